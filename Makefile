@@ -1,0 +1,34 @@
+# varda: two commands do everything on a fresh machine.
+#   make demo   install into .venv and run the main job on built-in data
+#   make test   install into .venv and run the test-suite
+# GPU users: override the torch requirement, e.g.  make demo TORCH_SPEC='torch>=2.2'
+PYTHON     ?= python3
+VENV       ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PY         := $(VENV)/bin/python
+STAMP      := $(VENV)/.varda-installed
+
+.PHONY: install demo test bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install "$(TORCH_SPEC)"
+	$(PY) -m pip install -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/varda demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_solver.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

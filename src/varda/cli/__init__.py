@@ -1,0 +1,1 @@
+"""Command-line interface: ``varda <command>``; each command lives in its own module."""

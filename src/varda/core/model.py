@@ -1,0 +1,177 @@
+"""VarModel = prior Φ + variational cost U + solver, in one module."""
+from __future__ import annotations
+
+import copy
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from varda.core.cost import VariationalCost
+from varda.core.priors import PRIORS, build_prior
+from varda.core.solvers import SOLVERS, build_solver
+
+
+def _typed_config(module: nn.Module, registry: dict[str, type]) -> dict:
+    for name, cls in registry.items():
+        if type(module) is cls:
+            return {"type": name, **copy.deepcopy(module.config)}
+    raise TypeError(f"{type(module).__name__} is not registered in {sorted(registry)}")
+
+
+class VarModel(nn.Module):
+    """A learned variational solver: x̂ = K solver iterations on U(x) = ‖x−y‖²_Ω + λρ(x−Φ(x)).
+
+    Tensors are ``(B, C, *spatial)`` in normalised units; ``axes`` names the spatial axes.
+
+    Args:
+        prior, cost, solver: the three parts.
+        axes: names of the spatial axes, e.g. ``("time", "site")``.
+        patch_shape: the field size the model was trained on (the tile size for patch-wise fills).
+        n_iter: default number of solver iterations.
+        second_order: in training, differentiate through ∇ₓU (``create_graph=True``); if False
+            the gradient fed to the solver is treated as data (cheaper, truncated backprop).
+        norm_mean, norm_std: normalisation of raw units: z = (v − mean) / std.
+        meta: free-form JSON-able metadata (model card, training summary).
+    """
+
+    def __init__(self, prior: nn.Module, cost: VariationalCost, solver: nn.Module, *,
+                 axes: Sequence[str], patch_shape: Sequence[int], channels: int = 1,
+                 n_iter: int = 10, second_order: bool = True, norm_mean: float = 0.0,
+                 norm_std: float = 1.0, meta: "dict | None" = None) -> None:
+        super().__init__()
+        if len(axes) != len(patch_shape):
+            raise ValueError(f"axes {tuple(axes)} and patch_shape {tuple(patch_shape)} differ in length")
+        if norm_std <= 0:
+            raise ValueError(f"norm_std must be > 0, got {norm_std}")
+        self.prior, self.cost, self.solver = prior, cost, solver
+        self.axes = tuple(str(a) for a in axes)
+        self.patch_shape = tuple(int(s) for s in patch_shape)
+        self.channels = int(channels)
+        self.n_iter = int(n_iter)
+        self.second_order = bool(second_order)
+        self.norm_mean, self.norm_std = float(norm_mean), float(norm_std)
+        self.meta: dict = dict(meta or {})
+        self.checkpoint_sha256: "str | None" = None  # set by varda.load
+        self.checkpoint_path: "str | None" = None
+
+    def set_normalization(self, mean: float, std: float) -> "VarModel":
+        """Set the raw-unit normalisation z = (v − mean) / std used by reconstruct/fit."""
+        if not std > 0:
+            raise ValueError(f"std must be > 0, got {std}")
+        self.norm_mean, self.norm_std = float(mean), float(std)
+        return self
+
+    # -- configuration -------------------------------------------------------------------
+    @property
+    def config(self) -> dict:
+        """A JSON-able description from which :func:`build_model` rebuilds this model."""
+        return {
+            "prior": _typed_config(self.prior, PRIORS),
+            "cost": dict(self.cost.config),
+            "solver": _typed_config(self.solver, SOLVERS),
+            "axes": list(self.axes), "patch_shape": list(self.patch_shape),
+            "channels": self.channels, "n_iter": self.n_iter, "second_order": self.second_order,
+            "norm": {"mean": self.norm_mean, "std": self.norm_std},
+            "meta": copy.deepcopy(self.meta),
+        }
+
+    def normalize(self, v: torch.Tensor) -> torch.Tensor:
+        return (v - self.norm_mean) / self.norm_std
+
+    def denormalize(self, z: torch.Tensor) -> torch.Tensor:
+        return z * self.norm_std + self.norm_mean
+
+    # -- the solver loop -----------------------------------------------------------------
+    def _grad(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor,
+              create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.enable_grad():
+            xg = x if create_graph else x.detach().requires_grad_(True)
+            u = self.cost(xg, y, mask, self.prior(xg))
+            (g,) = torch.autograd.grad(u.sum(), xg, create_graph=create_graph)
+        return g, u.detach()
+
+    def forward(self, y: torch.Tensor, mask: torch.Tensor, *, x0: "torch.Tensor | None" = None,
+                n_iter: "int | None" = None, truth: "torch.Tensor | None" = None,
+                return_trajectory: bool = False):
+        """Reconstruct from observations.
+
+        Args:
+            y: observations ``(B, C, *spatial)``; values where ``mask`` is 0 are ignored (NaN ok).
+            mask: Ω, 1/True where observed.
+            x0: initial state (default: y with zeros in the gaps, i.e. the normalised mean).
+            n_iter: solver iterations (default ``self.n_iter``).
+            truth: the true state, only to record the error trajectory.
+            return_trajectory: also return ``{"U": [...], "error": [...]}`` per iteration
+                (K + 1 values: the initial state and after each iteration).
+
+        Returns:
+            x̂, or ``(x̂, trajectory)``.
+
+        In ``train()`` mode with grad enabled the graph over the iterations is kept for
+        backpropagation; otherwise each iteration is detached, so memory does not grow with K.
+        """
+        mask = mask.to(dtype=y.dtype)
+        y = torch.where(mask > 0, y, torch.zeros_like(y))
+        k_iter = self.n_iter if n_iter is None else int(n_iter)
+        training = self.training and torch.is_grad_enabled()
+        create_graph = training and self.second_order
+        x = (y.clone() if x0 is None else x0.to(y)).detach()
+        if create_graph:
+            x.requires_grad_(True)
+        traj: dict[str, list[float]] = {"U": [], "error": []}
+        state = None
+        for _ in range(k_iter):
+            g, u = self._grad(x, y, mask, create_graph)
+            if return_trajectory:
+                traj["U"].append(float(u.mean()))
+                if truth is not None:
+                    traj["error"].append(float(((x.detach() - truth) ** 2).mean()))
+            if training:
+                if state is None:
+                    state = self.solver.init_state(x, g)
+                x, state = self.solver.step(x, g, state)
+            else:
+                with torch.no_grad():
+                    if state is None:
+                        state = self.solver.init_state(x, g)
+                    x, state = self.solver.step(x.detach(), g, state)
+        if return_trajectory:
+            _, u = self._grad(x.detach(), y, mask, False)
+            traj["U"].append(float(u.mean()))
+            if truth is not None:
+                traj["error"].append(float(((x.detach() - truth) ** 2).mean()))
+            return x, traj
+        return x
+
+    @torch.no_grad()
+    def reconstruct(self, y: torch.Tensor, mask: torch.Tensor, *,
+                    n_iter: "int | None" = None) -> torch.Tensor:
+        """Inference in raw units: normalise, solve (eval mode, no graph kept), de-normalise."""
+        was_training = self.training
+        self.eval()
+        try:
+            z = self(self.normalize(y), mask, n_iter=n_iter)
+        finally:
+            self.train(was_training)
+        return self.denormalize(z)
+
+    def save(self, path, **kwargs) -> Any:
+        """Write safetensors weights + JSON config; see :func:`varda.core.checkpoint.save`."""
+        from varda.core.checkpoint import save
+        return save(self, path, **kwargs)
+
+
+def build_model(config: dict) -> VarModel:
+    """Rebuild a :class:`VarModel` (untrained weights) from its :attr:`VarModel.config`."""
+    from varda.errors import ConfigError
+    for key in ("prior", "solver", "axes", "patch_shape"):
+        if key not in config:
+            raise ConfigError(f"model config lacks {key!r}; it needs prior, cost, solver, axes, patch_shape")
+    norm = config.get("norm", {})
+    return VarModel(
+        build_prior(config["prior"]), VariationalCost(**config.get("cost", {})),
+        build_solver(config["solver"]), axes=config["axes"], patch_shape=config["patch_shape"],
+        channels=config.get("channels", 1), n_iter=config.get("n_iter", 10),
+        second_order=config.get("second_order", True), norm_mean=norm.get("mean", 0.0),
+        norm_std=norm.get("std", 1.0), meta=config.get("meta"))

@@ -1,0 +1,61 @@
+"""Per-axis padding (periodic or zero) and the n-d layer factories shared by priors and solvers."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+CONV_T = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
+AVG_POOL = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
+
+
+def as_tuple(value: "int | bool | Sequence", ndim: int, name: str) -> tuple:
+    """Broadcast a scalar option to one value per spatial axis, checking the length."""
+    if isinstance(value, (int, bool, float)):
+        return (value,) * ndim
+    value = tuple(value)
+    if len(value) != ndim:
+        raise ValueError(f"{name} needs one value per spatial axis ({ndim}), got {value}")
+    return value
+
+
+def pad_axes(x: torch.Tensor, pads: Sequence[int], periodic: Sequence[bool]) -> torch.Tensor:
+    """Pad each spatial axis i of ``x`` (N, C, *spatial) by ``pads[i]`` on both sides,
+    circularly where ``periodic[i]`` and with zeros elsewhere."""
+    ndim = x.ndim - 2
+    for i in range(ndim):
+        p = pads[i]
+        if p == 0:
+            continue
+        dim = 2 + i
+        if periodic[i]:
+            n = x.shape[dim]
+            if p > n:
+                raise ValueError(f"periodic padding {p} exceeds axis length {n}")
+            x = torch.cat([x.narrow(dim, n - p, p), x, x.narrow(dim, 0, p)], dim=dim)
+        else:
+            spec = [0, 0] * ndim
+            j = ndim - 1 - i  # F.pad lists the last axis first
+            spec[2 * j] = spec[2 * j + 1] = p
+            x = F.pad(x, spec)
+    return x
+
+
+class PaddedConv(nn.Module):
+    """An n-d convolution with 'same' output size and per-axis periodic/zero padding."""
+
+    def __init__(self, ndim: int, c_in: int, c_out: int, kernel: "int | Sequence[int]",
+                 periodic: Sequence[bool], bias: bool = True) -> None:
+        super().__init__()
+        k = as_tuple(kernel, ndim, "kernel")
+        if any(kk % 2 == 0 for kk in k):
+            raise ValueError(f"kernel sizes must be odd, got {k}")
+        self.pads = tuple(kk // 2 for kk in k)
+        self.periodic = tuple(bool(p) for p in periodic)
+        self.conv = CONV[ndim](c_in, c_out, k, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(pad_axes(x, self.pads, self.periodic))

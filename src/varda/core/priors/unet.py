@@ -1,0 +1,81 @@
+"""Two-scale U-Net prior Φ(x) = Up(Φ1(Dw(x))) + Φ2(x) for 1-D, 2-D and 3-D fields."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from varda.core.priors.padding import AVG_POOL, CONV, CONV_T, PaddedConv, as_tuple
+
+
+class BilinearUnit(nn.Module):
+    """conv21(h) ⊕ conv22(h)⊙conv23(h), then a 1×1 convolution to the output channels
+    (the bilinear block of the 4DVarNet reference networks)."""
+
+    def __init__(self, ndim: int, c_in: int, hidden: int, c_out: int, kernel, periodic) -> None:
+        super().__init__()
+        self.c21 = PaddedConv(ndim, c_in, hidden, kernel, periodic)
+        self.c22 = PaddedConv(ndim, c_in, hidden, kernel, periodic)
+        self.c23 = PaddedConv(ndim, c_in, hidden, kernel, periodic)
+        self.out = CONV[ndim](2 * hidden, c_out, 1)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.cat([self.c21(h), self.c22(h) * self.c23(h)], dim=1))
+
+
+class ScaleBranch(nn.Sequential):
+    """A conv+ReLU stack ending in a bilinear unit (or a plain conv)."""
+
+    def __init__(self, ndim: int, channels: int, hidden: int, depth: int, kernel, periodic,
+                 bilinear: bool) -> None:
+        layers: list[nn.Module] = []
+        c = channels
+        for _ in range(depth):
+            layers += [PaddedConv(ndim, c, hidden, kernel, periodic), nn.ReLU()]
+            c = hidden
+        if bilinear:
+            layers.append(BilinearUnit(ndim, c, hidden, channels, kernel, periodic))
+        else:
+            layers.append(PaddedConv(ndim, c, channels, kernel, periodic))
+        super().__init__(*layers)
+
+
+class TwoScaleUNet(nn.Module):
+    """Φ(x) = Up(Φ1(Dw(x))) + Φ2(x).
+
+    Args:
+        ndim: number of spatial axes (1, 2 or 3).
+        channels: channels of the state.
+        hidden: hidden channels of both branches.
+        depth: conv+ReLU layers in each branch before the output unit.
+        kernel: odd kernel size, scalar or one per axis.
+        pool: down-sampling factor per axis (1 = no pooling on that axis).
+        periodic: per-axis periodic padding (e.g. Lorenz-96 sites).
+        bilinear: end each branch with the bilinear unit (reference design).
+    """
+
+    def __init__(self, *, ndim: int, channels: int = 1, hidden: int = 32, depth: int = 1,
+                 kernel: "int | Sequence[int]" = 3, pool: "int | Sequence[int]" = 2,
+                 periodic: "bool | Sequence[bool]" = False, bilinear: bool = True) -> None:
+        super().__init__()
+        if ndim not in (1, 2, 3):
+            raise ValueError(f"ndim must be 1, 2 or 3, got {ndim}")
+        self.ndim = ndim
+        self.pool = tuple(int(p) for p in as_tuple(pool, ndim, "pool"))
+        per = tuple(bool(p) for p in as_tuple(periodic, ndim, "periodic"))
+        self.down = AVG_POOL[ndim](self.pool)
+        self.coarse = ScaleBranch(ndim, channels, hidden, depth, kernel, per, bilinear)
+        self.up = CONV_T[ndim](channels, channels, self.pool, stride=self.pool)
+        self.fine = ScaleBranch(ndim, channels, hidden, depth, kernel, per, bilinear)
+        self.config = {"ndim": ndim, "channels": channels, "hidden": hidden, "depth": depth,
+                       "kernel": kernel if isinstance(kernel, int) else list(kernel),
+                       "pool": list(self.pool), "periodic": list(per), "bilinear": bilinear}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bad = [(i, s, p) for i, (s, p) in enumerate(zip(x.shape[2:], self.pool)) if s % p]
+        if bad:
+            i, s, p = bad[0]
+            raise ValueError(f"spatial axis {i} has length {s}, not a multiple of its pooling "
+                             f"factor {p}; use patch sizes divisible by pool={list(self.pool)}")
+        return self.up(self.coarse(self.down(x))) + self.fine(x)

@@ -1,0 +1,105 @@
+"""Gradient-based solvers: one iteration maps (x, ∇ₓU, state) to (x', state').
+
+* :class:`FSGD`: fixed-step gradient descent (optionally a learned step).
+* :class:`ConvLSTMSolver`: the learned solver g = LSTM(α∇ₓU, h, c); x ← x − H(g).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from varda.core.priors.padding import CONV, PaddedConv, as_tuple
+from varda.errors import unknown_choice
+
+
+class FSGD(nn.Module):
+    """x ← x − step · N · ∇ₓU, with N the number of points of one sample.
+
+    U is normalised by point counts, so N·∇ₓU is the per-point gradient and ``step`` does not
+    depend on the domain size.
+    """
+
+    def __init__(self, *, step: float = 0.1, learn_step: bool = False) -> None:
+        super().__init__()
+        if step <= 0:
+            raise ValueError(f"step must be > 0, got {step}")
+        self.log_step = nn.Parameter(torch.tensor(math.log(step)), requires_grad=learn_step)
+        self.config = {"step": step, "learn_step": learn_step}
+
+    def init_state(self, x: torch.Tensor, grad: torch.Tensor) -> Any:
+        return None
+
+    def step(self, x: torch.Tensor, grad: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        n = x[0].numel()
+        return x - self.log_step.exp() * n * grad, state
+
+
+class ConvLSTMCell(nn.Module):
+    """An n-d ConvLSTM cell with per-axis periodic padding."""
+
+    def __init__(self, ndim: int, c_in: int, hidden: int, kernel, periodic) -> None:
+        super().__init__()
+        self.hidden = hidden
+        self.gates = PaddedConv(ndim, c_in + hidden, 4 * hidden, kernel, periodic)
+
+    def forward(self, inp: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+        i, f, o, g = self.gates(torch.cat([inp, h], dim=1)).chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return h, c
+
+
+class ConvLSTMSolver(nn.Module):
+    """Learned gradient solver: g = ConvLSTM(α ∇ₓU, h, c); x ← x − H(g).
+
+    α is the inverse RMS of the first gradient of each sample (held for all iterations), so
+    the LSTM sees unit-scale inputs whatever the field's units and cost weights.
+
+    Args:
+        ndim: number of spatial axes.
+        channels: channels of the state.
+        hidden: hidden channels of the ConvLSTM.
+        kernel: odd kernel size (scalar or per axis).
+        periodic: per-axis periodic padding.
+        dropout: dropout on g before H (training only).
+    """
+
+    def __init__(self, *, ndim: int, channels: int = 1, hidden: int = 32,
+                 kernel: "int | Sequence[int]" = 3, periodic: "bool | Sequence[bool]" = False,
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        per = tuple(bool(p) for p in as_tuple(periodic, ndim, "periodic"))
+        self.cell = ConvLSTMCell(ndim, channels, hidden, kernel, per)
+        self.dropout = nn.Dropout(dropout)
+        self.out = CONV[ndim](hidden, channels, 1, bias=False)
+        self.config = {"ndim": ndim, "channels": channels, "hidden": hidden,
+                       "kernel": kernel if isinstance(kernel, int) else list(kernel),
+                       "periodic": list(per), "dropout": dropout}
+
+    def init_state(self, x: torch.Tensor, grad: torch.Tensor) -> dict:
+        dims = tuple(range(1, grad.ndim))
+        rms = grad.detach().pow(2).mean(dims, keepdim=True).sqrt()
+        alpha = 1.0 / (rms + 1e-12)
+        shape = (x.shape[0], self.cell.hidden, *x.shape[2:])
+        zeros = torch.zeros(shape, dtype=x.dtype, device=x.device)
+        return {"alpha": alpha, "h": zeros, "c": zeros}
+
+    def step(self, x: torch.Tensor, grad: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
+        h, c = self.cell(state["alpha"] * grad, state["h"], state["c"])
+        dx = self.out(self.dropout(h))
+        return x - dx, {"alpha": state["alpha"], "h": h, "c": c}
+
+
+SOLVERS: dict[str, type[nn.Module]] = {"fsgd": FSGD, "lstm": ConvLSTMSolver}
+
+
+def build_solver(config: dict) -> nn.Module:
+    """Build a solver from ``{"type": name, **options}``; unknown names list the valid ones."""
+    cfg = dict(config)
+    kind = cfg.pop("type", None)
+    if kind not in SOLVERS:
+        raise unknown_choice("solver", kind, list(SOLVERS))
+    return SOLVERS[kind](**cfg)

@@ -1,0 +1,212 @@
+"""Joint end-to-end training of prior, λ and solver on the reconstruction loss
+
+    L = ν1 ‖x − x̂‖² + ν2 ‖x − Φ(x)‖² + ν3 ‖x̂ − Φ(x̂)‖²     (ν = 1, 0.05, 0.05)
+
+with Adam (per-part learning rates), a curriculum on the number of solver iterations, gradient
+clipping, a validation split for model selection, and seeds. Without truth (``x=None``) it is
+self-supervised: a random part of the observations is hidden from the solver and scored.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from typing import Callable, Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from varda.core.device import resolve_device
+from varda.core.model import VarModel
+from varda.errors import unknown_choice
+
+MODES = ("joint", "solver", "prior")
+
+
+def default_schedule(epochs: int, n_iter: int) -> dict[int, int]:
+    """Iterations ramp geometrically from 1 to ``n_iter`` over the first half of training."""
+    ramp = max(1, epochs // 2)
+    out: dict[int, int] = {}
+    for e in range(epochs):
+        k = n_iter if e >= ramp else max(1, round(n_iter ** (e / ramp)))
+        if not out or k != out[max(out)]:
+            out[e] = k
+    return out
+
+
+def _iters_at(schedule: dict[int, int], epoch: int) -> int:
+    return schedule[max(e for e in schedule if e <= epoch)]
+
+
+def _split(n: int, val_fraction: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    perm = torch.randperm(n, generator=gen)
+    n_val = int(round(n * val_fraction))
+    if val_fraction > 0 and n_val == 0:
+        n_val = 1
+    if n - n_val < 1:
+        raise ValueError(f"{n} samples cannot be split with val_fraction={val_fraction}")
+    return perm[n_val:], perm[:n_val]
+
+
+def _loss(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.Tensor,
+          k: int, weights: Sequence[float], mode: str, holdout: float,
+          gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Return (loss, x̂, scored-points mask) for one batch."""
+    nu1, nu2, nu3 = weights
+    if mode == "prior":
+        return ((model.prior(x) - x) ** 2).mean(), x, torch.ones_like(x)
+    if x is None:  # self-supervised: hide part of the observations and score them
+        hide = (torch.rand(mask.shape, generator=gen) < holdout).to(mask.device) & (mask > 0)
+        x_hat = model(y, mask * (~hide), n_iter=k)
+        score = hide.to(y.dtype)
+        rec = ((x_hat - y) ** 2 * score).sum() / score.sum().clamp_min(1)
+        loss = nu1 * rec + nu3 * ((x_hat - model.prior(x_hat)) ** 2).mean()
+        return loss, x_hat, score
+    x_hat = model(y, mask, n_iter=k)
+    loss = nu1 * ((x_hat - x) ** 2).mean()
+    if nu2:
+        loss = loss + nu2 * ((x - model.prior(x)) ** 2).mean()
+    if nu3:
+        loss = loss + nu3 * ((x_hat - model.prior(x_hat)) ** 2).mean()
+    return loss, x_hat, torch.ones_like(x)
+
+
+def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.Tensor, *,
+        val: "tuple | None" = None, val_fraction: float = 0.1, epochs: int = 20,
+        batch_size: int = 32, lr: float = 1e-3, lr_prior: "float | None" = None,
+        lr_solver: "float | None" = None, lr_cost: "float | None" = None, mode: str = "joint",
+        n_iter_schedule: "dict[int, int] | None" = None,
+        loss_weights: Sequence[float] = (1.0, 0.05, 0.05), clip_grad: "float | None" = 1.0,
+        holdout: float = 0.2, seed: int = 0, device: str = "auto", progress: bool = True,
+        max_time: "float | None" = None,
+        callback: "Callable[[dict], None] | None" = None) -> list[dict]:
+    """Train ``model`` in place and return a per-epoch history (list of dicts).
+
+    Args:
+        model: the model; its normalisation (``set_normalization``) is applied to the data here.
+        x: true states ``(N, C, *spatial)`` in raw units, or None for self-supervised training.
+        y: observations, same shape (NaN or anything where ``mask`` is 0).
+        mask: Ω, 1/True where observed.
+        val: explicit validation ``(x, y, mask)``; else ``val_fraction`` of the samples is held
+            out. The epoch with the best validation MSE is restored at the end (never select
+            on the test set).
+        mode: ``"joint"`` (prior + λ + solver), ``"solver"`` (prior frozen: true physics or a
+            pre-trained PCA/AE) or ``"prior"`` (Φ alone as an auto-encoder on x).
+        lr, lr_prior, lr_solver, lr_cost: Adam learning rates (parts default to ``lr``).
+        n_iter_schedule: ``{epoch: K}`` curriculum; default ramps 1 → ``model.n_iter``.
+        loss_weights: (ν1, ν2, ν3).
+        clip_grad: max gradient norm (None: no clipping).
+        holdout: fraction of observations hidden and scored in self-supervised mode.
+        seed: seeds the split, batches, hidden points and torch.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``…
+        max_time: stop after this many seconds (at the end of an epoch).
+        callback: called with each epoch's history entry.
+    """
+    if mode not in MODES:
+        raise unknown_choice("training mode", mode, list(MODES))
+    if mode == "prior" and x is None:
+        raise ValueError("mode='prior' trains Φ as an auto-encoder on true states; pass x")
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    dev = resolve_device(device)
+    model.to(dev)
+
+    def prep(xx, yy, mm):
+        mm = torch.as_tensor(mm).to(torch.float32)
+        yy = torch.nan_to_num(model.normalize(torch.as_tensor(yy, dtype=torch.float32))) * mm
+        xx = None if xx is None else model.normalize(torch.as_tensor(xx, dtype=torch.float32))
+        return xx, yy, mm
+
+    x_n, y_n, m_n = prep(x, y, mask)
+    if val is None:
+        tr, va = _split(y_n.shape[0], val_fraction, gen)
+        data_val = (None if x_n is None else x_n[va], y_n[va], m_n[va])
+        x_n, y_n, m_n = (None if x_n is None else x_n[tr]), y_n[tr], m_n[tr]
+    else:
+        data_val = prep(*val)
+
+    prior_flags = [p.requires_grad for p in model.prior.parameters()]
+    if mode == "solver":
+        for p in model.prior.parameters():
+            p.requires_grad_(False)
+    groups = []
+    for part, plr in ((model.prior, lr_prior), (model.solver, lr_solver), (model.cost, lr_cost)):
+        if mode == "prior" and part is not model.prior:
+            continue
+        params = [p for p in part.parameters() if p.requires_grad]
+        if params:
+            groups.append({"params": params, "lr": lr if plr is None else plr})
+    if not groups:
+        raise ValueError("nothing to train: every parameter is frozen for this mode")
+    opt = torch.optim.Adam(groups)
+    schedule = n_iter_schedule or default_schedule(epochs, model.n_iter)
+    history: list[dict] = []
+    best = (math.inf, copy.deepcopy(model.state_dict()), -1)
+    t0 = time.perf_counter()
+    n = y_n.shape[0]
+    for epoch in range(epochs):
+        k = _iters_at(schedule, epoch)
+        model.train()
+        perm = torch.randperm(n, generator=gen)
+        total, count = 0.0, 0
+        bar = tqdm(range(0, n, batch_size), desc=f"epoch {epoch + 1}/{epochs} K={k}",
+                   disable=not progress, leave=False)
+        for start in bar:
+            idx = perm[start:start + batch_size]
+            xb = None if x_n is None else x_n[idx].to(dev)
+            yb, mb = y_n[idx].to(dev), m_n[idx].to(dev)
+            loss, _, _ = _loss(model, xb, yb, mb, k, loss_weights, mode, holdout, gen)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip_grad:
+                torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], clip_grad)
+            opt.step()
+            total += float(loss) * len(idx)
+            count += len(idx)
+            bar.set_postfix(loss=f"{total / count:.4g}")
+        val_mse = evaluate_mse(model, *data_val, n_iter=k, mode=mode, batch_size=batch_size,
+                               holdout=holdout, seed=seed)
+        entry = {"epoch": epoch + 1, "n_iter": k, "train_loss": total / max(count, 1),
+                 "val_mse": val_mse, "lambda": float(model.cost.lam),
+                 "time_s": time.perf_counter() - t0}
+        history.append(entry)
+        if callback is not None:
+            callback(entry)
+        # select among epochs run at the final iteration count when possible
+        if val_mse < best[0] or (best[2] >= 0 and k > history[best[2]]["n_iter"]):
+            best = (val_mse, copy.deepcopy(model.state_dict()), epoch)
+        if max_time is not None and time.perf_counter() - t0 > max_time:
+            break
+    model.load_state_dict(best[1])
+    model.eval()
+    for p, flag in zip(model.prior.parameters(), prior_flags):
+        p.requires_grad_(flag)
+    model.meta.setdefault("training", {}).update({
+        "epochs_run": len(history), "best_epoch": best[2] + 1, "best_val_mse": best[0],
+        "wall_time_s": round(time.perf_counter() - t0, 2), "mode": mode, "seed": seed,
+        "loss_weights": list(loss_weights), "device": str(dev)})
+    return history
+
+
+@torch.no_grad()
+def evaluate_mse(model: VarModel, x, y, mask, *, n_iter: "int | None" = None, mode: str = "joint",
+                 batch_size: int = 64, holdout: float = 0.2, seed: int = 0) -> float:
+    """Mean squared error (normalised units) of the model on prepared data."""
+    model.eval()
+    gen = torch.Generator().manual_seed(seed + 1)
+    dev = next(model.parameters()).device
+    num, den = 0.0, 0.0
+    for s in range(0, y.shape[0], batch_size):
+        yb, mb = y[s:s + batch_size].to(dev), mask[s:s + batch_size].to(dev)
+        xb = None if x is None else x[s:s + batch_size].to(dev)
+        if mode == "prior":
+            err = (model.prior(xb) - xb) ** 2
+            num += float(err.sum()); den += err.numel()
+        elif xb is None:
+            hide = (torch.rand(mb.shape, generator=gen) < holdout).to(dev) & (mb > 0)
+            x_hat = model(yb, mb * (~hide), n_iter=n_iter)
+            num += float((((x_hat - yb) ** 2) * hide).sum()); den += float(hide.sum())
+        else:
+            x_hat = model(yb, mb, n_iter=n_iter)
+            num += float(((x_hat - xb) ** 2).sum()); den += xb.numel()
+    return num / max(den, 1.0)

@@ -1,0 +1,1 @@
+"""Data sets: generators and loaders for the benchmarks (Lorenz-96, MNIST, SST)."""
