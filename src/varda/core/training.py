@@ -161,7 +161,7 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
             if clip_grad:
                 torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], clip_grad)
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
             count += len(idx)
             bar.set_postfix(loss=f"{total / count:.4g}")
         val_mse = evaluate_mse(model, *data_val, n_iter=k, mode=mode, batch_size=batch_size,
