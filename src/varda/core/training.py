@@ -167,7 +167,7 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         val_mse = evaluate_mse(model, *data_val, n_iter=k, mode=mode, batch_size=batch_size,
                                holdout=holdout, seed=seed)
         entry = {"epoch": epoch + 1, "n_iter": k, "train_loss": total / max(count, 1),
-                 "val_mse": val_mse, "lambda": float(model.cost.lam),
+                 "val_mse": val_mse, "lambda": float(model.cost.lam.detach()),
                  "time_s": time.perf_counter() - t0}
         history.append(entry)
         if callback is not None:
