@@ -1,0 +1,134 @@
+"""Solvers: FSGD descends U, a briefly trained ConvLSTM beats FSGD, gradient normalisation,
+and the second-order graph exists only in training."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from varda.core.model import build_model
+from varda.core.solvers import SOLVERS, ConvLSTMSolver, FSGD, build_solver
+from varda.core.training import evaluate_mse, fit
+from varda.errors import ConfigError
+
+
+@pytest.mark.parametrize("prior", ["unet", "flow"])
+def test_fsgd_small_step_decreases_u_monotonically(tiny_model, prior: str) -> None:
+    overrides = {"solver": {"type": "fsgd", "step": 0.01}}
+    if prior == "flow":
+        overrides["prior"] = {"type": "flow", "ode": {"type": "lorenz96"}, "dt": 0.01}
+    model = tiny_model(**overrides).eval()
+    g = torch.Generator().manual_seed(3)
+    truth = torch.randn(2, 1, 8, 8, generator=g)
+    mask = (torch.rand(truth.shape, generator=g) < 0.3).float()
+    y = truth + 0.1 * torch.randn(truth.shape, generator=g)
+    x_hat, traj = model(y, mask, n_iter=30, truth=truth, return_trajectory=True)
+    u = torch.tensor(traj["U"])
+    assert len(traj["U"]) == len(traj["error"]) == 31
+    assert (u[1:] < u[:-1]).all(), u
+    assert u[-1] < 0.9 * u[0]
+    assert x_hat.shape == y.shape
+
+
+def test_trajectory_error_matches_output(tiny_model) -> None:
+    model = tiny_model().eval()
+    truth = torch.randn(2, 1, 8, 8)
+    mask = (torch.rand(truth.shape) < 0.5).float()
+    x_hat, traj = model(truth * mask, mask, n_iter=4, truth=truth, return_trajectory=True)
+    assert traj["error"][-1] == pytest.approx(((x_hat - truth) ** 2).mean().item(), rel=1e-6)
+    # the trajectory's first U is the cost of the initial state y (zeros in gaps)
+    u0 = model.cost(truth * mask, truth * mask, mask, model.prior(truth * mask)).mean().item()
+    assert traj["U"][0] == pytest.approx(u0, rel=1e-5)
+
+
+def test_trained_lstm_beats_fsgd_same_iterations(lowrank, make_pca_model) -> None:
+    """Frozen PCA prior fit on data, K = 5: a ConvLSTM solver trained for a few seconds beats
+    FSGD at the best step of a grid and FSGD whose step and λ were trained the same way."""
+    k = 5
+    x_tr, y_tr, m_tr = lowrank(256, seed=0)
+    x_te, y_te, m_te = lowrank(128, seed=1)
+    kw = dict(mode="solver", epochs=10, batch_size=32, lr=1e-2, n_iter_schedule={0: k},
+              progress=False, seed=0)
+    fsgd_fixed = min(evaluate_mse(make_pca_model({"type": "fsgd", "step": s}, x_tr, n_iter=k),
+                                  x_te, y_te, m_te, n_iter=k)
+                     for s in (0.01, 0.03, 0.1, 0.3))
+    fsgd = make_pca_model({"type": "fsgd", "step": 0.1, "learn_step": True}, x_tr, n_iter=k)
+    fit(fsgd, x_tr, y_tr, m_tr, **kw)
+    fsgd_learned = evaluate_mse(fsgd, x_te, y_te, m_te, n_iter=k)
+    lstm = make_pca_model({"type": "lstm", "ndim": 1, "hidden": 8}, x_tr, n_iter=k)
+    prior_before = {n: p.clone() for n, p in lstm.prior.named_parameters()}
+    fit(lstm, x_tr, y_tr, m_tr, **kw)
+    lstm_mse = evaluate_mse(lstm, x_te, y_te, m_te, n_iter=k)
+    for n, p in lstm.prior.named_parameters():
+        assert torch.equal(p, prior_before[n]), f"frozen prior weight {n} changed"
+    assert lstm_mse < 0.6 * min(fsgd_fixed, fsgd_learned), (lstm_mse, fsgd_fixed, fsgd_learned)
+
+
+def test_lstm_input_is_gradient_scale_free() -> None:
+    """α = 1 / RMS(first gradient): scaling U (hence ∇U) by any c > 0 gives the same steps."""
+    torch.manual_seed(0)
+    solver = ConvLSTMSolver(ndim=2, hidden=4, periodic=[False, True]).eval()
+    x = torch.randn(3, 1, 6, 8)
+    grads = [torch.randn(3, 1, 6, 8) for _ in range(3)]
+    outs = []
+    for c in (1.0, 1e-4 * torch.tensor([1.0, 7.0, 300.0]).view(3, 1, 1, 1)):
+        xx, state = x, None
+        for g in grads:
+            state = solver.init_state(xx, c * g) if state is None else state
+            xx, state = solver.step(xx, c * g, state)
+        outs.append(xx)
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-4, atol=1e-5)
+
+
+def test_lstm_solver_periodic_equivariance() -> None:
+    torch.manual_seed(0)
+    solver = ConvLSTMSolver(ndim=2, hidden=4, kernel=3, periodic=[False, True])
+    x, g = torch.randn(2, 1, 6, 8), torch.randn(2, 1, 6, 8)
+    step = lambda a, b: solver.step(a, b, solver.init_state(a, b))[0]  # noqa: E731
+    torch.testing.assert_close(step(x.roll(3, 3), g.roll(3, 3)), step(x, g).roll(3, 3))
+
+
+def test_fsgd_step_is_per_point() -> None:
+    x, g = torch.zeros(2, 1, 4, 5), torch.ones(2, 1, 4, 5)
+    x1, _ = FSGD(step=0.1).step(x, g, None)
+    torch.testing.assert_close(x1, torch.full_like(x, -0.1 * 20))
+    assert FSGD(step=0.1, learn_step=True).log_step.requires_grad
+    with pytest.raises(ValueError, match="step must be > 0"):
+        FSGD(step=0.0)
+
+
+@pytest.mark.parametrize("second_order", [True, False])
+def test_second_order_graph_reaches_prior_only_when_enabled(tiny_model, second_order: bool) -> None:
+    """With FSGD, x̂ depends on the prior's weights only through ∇ₓU: its training gradient
+    must exist with create_graph=True and be absent otherwise."""
+    model = tiny_model(solver={"type": "fsgd", "step": 0.05}, second_order=second_order).train()
+    truth = torch.randn(2, 1, 8, 8)
+    mask = (torch.rand(truth.shape) < 0.5).float()
+    x_hat = model(truth * mask, mask, n_iter=3)
+    loss = ((x_hat - truth) ** 2).mean()
+    if not second_order:
+        assert not x_hat.requires_grad   # nothing trainable on the path at all
+        return
+    loss.backward()
+    grads = [p.grad for p in model.prior.parameters()]
+    assert all(g is not None for g in grads)
+    assert sum(g.abs().sum().item() for g in grads) > 0
+    assert model.cost.log_lambda.grad is not None and model.cost.log_lambda.grad.abs() > 0
+
+
+def test_gradient_flows_to_lstm_and_prior_in_joint_training(tiny_model) -> None:
+    model = tiny_model().train()
+    truth = torch.randn(2, 1, 8, 8)
+    mask = (torch.rand(truth.shape) < 0.5).float()
+    ((model(truth * mask, mask, n_iter=2) - truth) ** 2).mean().backward()
+    for part in (model.prior, model.solver):
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in part.parameters())
+
+
+def test_unknown_solver_lists_valid_names() -> None:
+    with pytest.raises(ConfigError) as err:
+        build_solver({"type": "adam"})
+    for name in SOLVERS:
+        assert repr(name) in str(err.value)
+    with pytest.raises(ConfigError, match="valid choices"):
+        build_model({"prior": {"type": "pca", "shape": [1, 4], "n_components": 1},
+                     "solver": {"type": "newton"}, "axes": ["x"], "patch_shape": [4]})
