@@ -113,6 +113,16 @@ def read_config(path_or_name: "str | os.PathLike") -> tuple[dict, Path]:
     if doc.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{js} has format_version {doc['format_version']}, newer than this "
                               f"varda ({__version__}) reads; upgrade varda")
+    w = doc.get("weights")
+    if not isinstance(w, dict) or not isinstance(w.get("file"), str) or \
+            not isinstance(w.get("sha256"), str):
+        raise CheckpointError(f"{js} lacks a valid 'weights' section (file name and sha256); "
+                              "the checkpoint is corrupt or was edited; re-save it")
+    if Path(w["file"]).name != w["file"]:
+        raise CheckpointError(f"{js} names weights {w['file']!r} outside its own folder; refused")
+    if not isinstance(doc.get("config"), dict):
+        raise CheckpointError(f"{js} lacks the model 'config' section; the checkpoint is corrupt "
+                              "or was edited; re-save it")
     return doc, js
 
 
