@@ -29,3 +29,11 @@ def unknown_choice(kind: str, name: object, valid: "list[str] | tuple[str, ...]"
     """Build the standard 'unknown X' error that lists the valid choices."""
     choices = ", ".join(repr(v) for v in sorted(valid))
     return ConfigError(f"unknown {kind} {name!r}; valid choices are: {choices}")
+
+
+class VardaWarning(UserWarning):
+    """Base class of the warnings varda emits."""
+
+
+class NothingToFillWarning(VardaWarning):
+    """The input had no missing value: the result is the denoised (or unchanged) field."""

@@ -1,0 +1,265 @@
+"""Array entry points: fill a NumPy or dask array with a model, patch-wise.
+
+The model's axes are the *last* axes of the array; any leading axes are independent windows
+(batched). NaN marks the points that are not observed.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from varda.array.model_cache import ModelRef, get_model, model_ref, resolve_model
+from varda.array.patches import blend_patches
+from varda.array.solve import model_solver, periodic_axes
+from varda.array.tiling import AxisGrid, stride_for
+from varda.array.validate import COMPLETE_CHOICES, check_array, check_summary
+from varda.core.model import VarModel
+from varda.errors import InputError, NothingToFillWarning, VardaWarning, unknown_choice
+
+
+@dataclass(frozen=True)
+class FillOptions:
+    """Solver settings of a fill (recorded in the output's provenance).
+
+    Attributes:
+        keep_observed: keep observed values bit-for-bit (default: the solver's estimate
+            everywhere, which also denoises the observations).
+        complete: what to do with a window that has no gap: ``"denoise"`` (run the solver) or
+            ``"unchanged"`` (return it as it is).
+        overlap: overlap of neighbouring tiles, as a fraction of the patch (0.5 = half).
+        n_iter: solver iterations (default: the model's).
+        batch_size: tiles per solver call.
+        device: ``"auto"`` (GPU when the process has one), ``"cpu"``, ``"cuda"``, ...
+    """
+
+    keep_observed: bool = False
+    complete: str = "denoise"
+    overlap: float = 0.5
+    n_iter: "int | None" = None
+    batch_size: int = 64
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.complete not in COMPLETE_CHOICES:
+            raise unknown_choice("option complete", self.complete, list(COMPLETE_CHOICES))
+        stride_for(2, self.overlap)  # validates the fraction
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+
+
+@dataclass
+class FillReport:
+    """What a fill did (counts over the whole array)."""
+
+    n_points: int = 0
+    n_valid: int = 0
+    n_observed: int = 0
+    n_filled: int = 0
+    model_name: str = ""
+    model_sha256: str = ""
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def fraction_filled(self) -> float:
+        """Fraction of the field's (valid) points that were missing and got filled."""
+        return self.n_filled / self.n_valid if self.n_valid else 0.0
+
+
+def _is_dask(x) -> bool:
+    return type(x).__module__.split(".")[0] == "dask"
+
+
+def _counts(y, valid, nd: int):
+    """Per-window counts of observed, valid, missing points and the number of ±inf (lazy on dask)."""
+    axes = tuple(range(y.ndim - nd, y.ndim))
+    finite = np.isfinite(y)
+    return (np.isinf(y).sum(), (finite & valid).sum(axis=axes), valid.sum(axis=axes),
+            (~finite & valid).sum(axis=axes))
+
+
+def _finish(est: np.ndarray, y: np.ndarray, valid: np.ndarray, todo: np.ndarray,
+            keep_observed: bool) -> np.ndarray:
+    """Apply keep_observed, unchanged windows and the static mask to the blended estimate."""
+    out = est.astype(np.float32, copy=False)
+    nd = y.ndim - todo.ndim
+    todo = todo.reshape(todo.shape + (1,) * nd)
+    observed = np.isfinite(y) & valid
+    keep = observed & (keep_observed | ~todo)
+    out = np.where(keep, y.astype(np.float32), out)
+    return np.where(valid, out, np.float32(np.nan))
+
+
+def _plan(obs, model, valid, options: FillOptions, name: str,
+          axis_names: "Sequence[str] | None"):
+    """Resolve the model, validate, count; returns everything the two back-ends need."""
+    if isinstance(model, VarModel):
+        info_model = model
+    else:
+        info_model = resolve_model(model, device=options.device)
+    if info_model.channels != 1:
+        raise InputError(f"model has {info_model.channels} channels; fill supports single-channel "
+                         "models (one variable per call)")
+    axes = info_model.axes
+    names = tuple(axis_names) if axis_names is not None else axes
+    periodic = periodic_axes(info_model)
+    check_array(obs, name=name, model_axes=axes, axis_names=names,
+                patch=info_model.patch_shape, periodic=periodic)
+    nd = len(axes)
+    trailing = obs.shape[obs.ndim - nd:]
+    grids = [AxisGrid(n, p, stride_for(p, options.overlap) if n > p else p)
+             for n, p in zip(trailing, info_model.patch_shape)]
+    return info_model, grids, nd
+
+
+def _report(info_model: VarModel, ref_name: str, options: FillOptions, obs, counts) -> FillReport:
+    n_inf, n_obs, n_valid, n_gap = counts
+    return FillReport(
+        n_points=int(np.prod(obs.shape)), n_valid=int(n_valid.sum()), n_observed=int(n_obs.sum()),
+        n_filled=int(n_gap.sum()), model_name=ref_name,
+        model_sha256=str(info_model.checkpoint_sha256 or ""),
+        settings={"keep_observed": options.keep_observed, "complete": options.complete,
+                  "overlap": options.overlap, "batch_size": options.batch_size,
+                  "n_iter": options.n_iter if options.n_iter is not None else info_model.n_iter,
+                  "patch_shape": list(info_model.patch_shape), "axes": list(info_model.axes),
+                  "device": options.device})
+
+
+def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
+               keep_observed: bool = False, complete: str = "denoise", overlap: float = 0.5,
+               n_iter: "int | None" = None, batch_size: int = 64, device: str = "auto",
+               name: str = "obs", axis_names: "Sequence[str] | None" = None,
+               lead_names: Sequence[str] = (), return_report: bool = False):
+    """Fill the gaps (NaN) of a NumPy or dask array with a learned variational model.
+
+    Args:
+        obs: float array in raw units, NaN where not observed, the model's axes last
+            (e.g. ``(..., time, site)``); leading axes are independent windows.
+        model: a loaded :class:`~varda.core.model.VarModel`, a checkpoint path or a
+            pretrained name (see :func:`varda.pretrained_names`).
+        valid: optional bool array broadcastable to ``obs``: False at points outside the field
+            (land); they stay NaN. Default: every point.
+        keep_observed, complete, overlap, n_iter, batch_size, device: see :class:`FillOptions`.
+        name: the variable's name, for error messages.
+        axis_names: names of the trailing axes in the data (default: the model's axes).
+        lead_names: names of the leading axes (for messages).
+        return_report: also return a :class:`FillReport`.
+
+    Returns:
+        float32 array of ``obs``'s shape (NumPy for NumPy, a lazy dask array for dask input);
+        or ``(array, report)``.
+
+    Raises:
+        InputError: non-float data, wrong trailing shape, ±inf, an all-NaN window, dask chunks
+            smaller than the halo. A fill with no missing value warns
+            (:class:`~varda.errors.NothingToFillWarning`) and returns a result.
+        CheckpointError: an unknown model path or name (the valid names are listed).
+    """
+    options = FillOptions(keep_observed=keep_observed, complete=complete, overlap=overlap,
+                          n_iter=n_iter, batch_size=batch_size, device=device)
+    info_model, grids, nd = _plan(obs, model, None, options, name, axis_names)
+    dask_in = _is_dask(obs)
+    if dask_in:
+        import dask
+        import dask.array as da
+        valid_b = (da.ones(obs.shape, dtype=bool, chunks=obs.chunks) if valid is None
+                   else da.broadcast_to(da.asarray(valid), obs.shape).rechunk(obs.chunks))
+        counts = dask.compute(*_counts(obs, valid_b, nd))
+    else:
+        obs = np.asarray(obs)
+        valid_b = (np.ones(obs.shape, bool) if valid is None
+                   else np.broadcast_to(np.asarray(valid, bool), obs.shape))
+        counts = _counts(obs, valid_b, nd)
+    n_inf, n_obs, n_valid, n_gap = (np.asarray(c) for c in counts)
+    check_summary(name=name, n_inf=int(n_inf), n_obs=n_obs, n_valid=n_valid,
+                  lead_names=lead_names)
+    if int(n_gap.sum()) == 0:
+        what = "denoised by the solver" if complete == "denoise" else "unchanged"
+        warnings.warn(NothingToFillWarning(
+            f"{name} has no missing value: nothing to fill; returning it {what} "
+            f"(complete={complete!r})"), stacklevel=2)
+    todo = (n_gap > 0) | (complete == "denoise")
+    if dask_in:
+        ref = model_ref(model, device=device)
+        out = _fill_dask(obs, valid_b, todo, ref, grids, options)
+    else:
+        solver_model = resolve_model(model, device=device)
+        solve = model_solver(solver_model, n_iter=n_iter, batch_size=batch_size)
+        est = blend_patches(obs, valid_b, solve, grids=grids, origin=[0] * nd,
+                            region=[(0, g.n) for g in grids], batch_size=batch_size,
+                            windows=todo)
+        out = _finish(est, obs, valid_b, todo, keep_observed)
+    if not return_report:
+        return out
+    return out, _report(info_model, _model_name(model, device), options, obs, counts)
+
+
+def _model_name(model, device: str) -> str:
+    if isinstance(model, VarModel) and not model.checkpoint_path:
+        return str(model.meta.get("name", "in-memory model"))
+    return model_ref(model, device=device).name
+
+
+def _fill_block(yb: np.ndarray, vb: np.ndarray, *, todo: np.ndarray, ref: ModelRef,
+                grids: Sequence[AxisGrid], in_chunks: tuple, depth: dict, options: FillOptions,
+                block_id: "tuple[int, ...] | None" = None) -> np.ndarray:
+    """One dask block: ``yb``/``vb`` are the chunk plus its halo; returns the chunk's fill."""
+    nd = len(grids)
+    lead_nd = yb.ndim - nd
+    start = [sum(c[:i]) for c, i in zip(in_chunks, block_id)]
+    size = [c[i] for c, i in zip(in_chunks, block_id)]
+    inner = tuple(slice(depth[ax], depth[ax] + size[ax]) for ax in range(yb.ndim))
+    y_in, v_in = yb[inner], vb[inner]
+    todo_b = todo[tuple(slice(s, s + n) for s, n in zip(start[:lead_nd], size[:lead_nd]))]
+    if not (todo_b.any() and v_in.any()):
+        return _finish(np.full(y_in.shape, np.nan, np.float32), y_in, v_in, todo_b,
+                       options.keep_observed)
+    model = get_model(ref)
+    solve = model_solver(model, n_iter=options.n_iter, batch_size=options.batch_size)
+    lead_sl = tuple(slice(depth[ax], depth[ax] + size[ax]) for ax in range(lead_nd))
+    origin = [start[lead_nd + i] - depth[lead_nd + i] for i in range(nd)]
+    region = [(start[lead_nd + i], start[lead_nd + i] + size[lead_nd + i]) for i in range(nd)]
+    est = blend_patches(yb[lead_sl], vb[lead_sl], solve, grids=grids, origin=origin,
+                        region=region, batch_size=options.batch_size, windows=todo_b)
+    return _finish(est, y_in, v_in, todo_b, options.keep_observed)
+
+
+def _fill_dask(obs, valid, todo: np.ndarray, ref: ModelRef, grids: Sequence[AxisGrid],
+               options: FillOptions):
+    """Lazy fill: halo exchange (unobserved beyond the domain), then one task per chunk."""
+    import dask.array as da
+    from dask.array.overlap import overlap
+
+    nd = len(grids)
+    lead_nd = obs.ndim - nd
+    # untiled model axes (one patch covers them) must be a single chunk
+    one_chunk = {lead_nd + i: -1 for i, g in enumerate(grids) if not g.tiled}
+    if one_chunk:
+        obs, valid = obs.rechunk(one_chunk), valid.rechunk(one_chunk)
+    depth = {ax: 0 for ax in range(obs.ndim)}
+    for i, g in enumerate(grids):
+        ax = lead_nd + i
+        if len(obs.chunks[ax]) > 1:
+            depth[ax] = g.halo
+    small = {ax: d for ax, d in depth.items() if d and min(obs.chunks[ax]) < d}
+    if small:
+        from dask.array.overlap import ensure_minimum_chunksize
+        new = {ax: ensure_minimum_chunksize(d, obs.chunks[ax]) for ax, d in small.items()}
+        names = ", ".join(f"axis {ax} (smallest chunk {min(obs.chunks[ax])} < halo {small[ax]})"
+                          for ax in small)
+        warnings.warn(VardaWarning(
+            f"dask chunks too small for the fill's halo along {names}: merged neighbouring "
+            "chunks (the result does not depend on chunking); to choose the chunks yourself, "
+            "rechunk to at least patch - 1 points along the model's axes"), stacklevel=3)
+        obs, valid = obs.rechunk(new), valid.rechunk(new)
+    nan_bd = {ax: (np.nan if depth[ax] else "none") for ax in depth}
+    false_bd = {ax: (False if depth[ax] else "none") for ax in depth}
+    yo = overlap(obs, depth=depth, boundary=nan_bd)
+    vo = overlap(valid, depth=depth, boundary=false_bd)
+    return da.map_blocks(
+        _fill_block, yo, vo, todo=todo, ref=ref, grids=tuple(grids), in_chunks=obs.chunks,
+        depth=depth, options=options, chunks=obs.chunks, dtype=np.float32,
+        meta=np.empty((0,) * obs.ndim, np.float32), token="varda-fill")

@@ -1,0 +1,42 @@
+"""The ``.varda`` accessor: thin, it only dispatches to module-level functions."""
+from __future__ import annotations
+
+from typing import Any
+
+import xarray as xr
+
+
+@xr.register_dataarray_accessor("varda")
+class VardaDataArrayAccessor:
+    """``da.varda.fill(model, ...)``, ``da.varda.observations()``, ``da.varda.to_netcdf(path)``."""
+
+    def __init__(self, obj: xr.DataArray) -> None:
+        self._obj = obj
+
+    def fill(self, model: Any, **options: Any) -> xr.DataArray:
+        """Alias of :func:`varda.fill` on this DataArray."""
+        from varda.xr.dispatch import fill
+        return fill(self._obj, model, **options)
+
+    def observations(self, **options: Any) -> "tuple[xr.DataArray, xr.DataArray]":
+        """``(y, omega)``: see :func:`varda.xr.observations`."""
+        from varda.xr.fill import observations
+        return observations(self._obj, **options)
+
+    def to_netcdf(self, path: Any, **options: Any) -> Any:
+        """Alias of :func:`varda.to_netcdf`."""
+        from varda.io import to_netcdf
+        return to_netcdf(self._obj, path, **options)
+
+    def to_zarr(self, store: Any, **options: Any) -> Any:
+        """Alias of :func:`varda.to_zarr`."""
+        from varda.io import to_zarr
+        return to_zarr(self._obj, store, **options)
+
+
+@xr.register_dataset_accessor("varda")
+class VardaDatasetAccessor(VardaDataArrayAccessor):
+    """``ds.varda.fill(model, variables=[...])`` fills several variables; same writers."""
+
+    def observations(self, **options: Any):  # type: ignore[override]
+        raise AttributeError("observations() applies to one variable: use ds[name].varda.observations()")

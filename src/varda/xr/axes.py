@@ -1,0 +1,113 @@
+"""Map a model's axis names to a DataArray's dims: by name, then CF axis (cf-xarray), or explicit."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import xarray as xr
+
+from varda.errors import InputError
+
+#: model axis name → CF axis letter, so a model axis "lat" finds a dim "latitude" or "nav_lat"
+CF_AXIS = {"time": "T", "t": "T", "lat": "Y", "latitude": "Y", "y": "Y", "lon": "X",
+           "longitude": "X", "x": "X", "depth": "Z", "z": "Z", "level": "Z", "lev": "Z"}
+
+
+def _cf_candidates(da: xr.DataArray, axis: str) -> list[str]:
+    letter = CF_AXIS.get(axis.lower())
+    if letter is None:
+        return []
+    import cf_xarray  # noqa: F401  (registers .cf)
+
+    found: list[str] = []
+    names = list(da.cf.axes.get(letter, []))
+    key = {"Y": "latitude", "X": "longitude", "T": "time", "Z": "vertical"}[letter]
+    names += list(da.cf.coordinates.get(key, []))
+    for n in names:
+        dims = da[n].dims if n in da.coords or n in da.dims else ()
+        if n in da.dims:
+            dims = (n,)
+        if len(dims) == 1 and dims[0] not in found:
+            found.append(dims[0])
+    return found
+
+
+def map_axes(da: xr.DataArray, model_axes: Sequence[str],
+             dims: "Mapping[str, str] | None" = None) -> dict[str, str]:
+    """Which dim of ``da`` plays each model axis.
+
+    Order of precedence: ``dims={model_axis: dim}``, a dim of the same name, then the dim whose
+    coordinate cf-xarray identifies as the same CF axis (T/Y/X/Z), e.g. model axis ``"lat"`` →
+    dim ``"latitude"``.
+
+    Raises:
+        InputError: an axis that cannot be found (the message lists the dims and the fix).
+    """
+    name = da.name if da.name is not None else "data"
+    dims = dict(dims or {})
+    unknown = set(dims) - set(model_axes)
+    if unknown:
+        raise InputError(f"dims= names {sorted(unknown)} which are not axes of the model "
+                         f"{tuple(model_axes)}; give {{model_axis: dim}}")
+    out: dict[str, str] = {}
+    for ax in model_axes:
+        if ax in dims:
+            dim = dims[ax]
+            if dim not in da.dims:
+                raise InputError(f"dims={{{ax!r}: {dim!r}}} but {name!r} has no dim {dim!r}; "
+                                 f"its dims are {tuple(da.dims)}")
+        elif ax in da.dims:
+            dim = ax
+        else:
+            cands = [c for c in _cf_candidates(da, ax) if c not in out.values()]
+            if len(cands) != 1:
+                why = "several candidates " + str(cands) if cands else "no dim of that name or CF axis"
+                raise InputError(
+                    f"{name!r} lacks the model axis {ax!r} ({why}); its dims are {tuple(da.dims)}. "
+                    f"Map it explicitly, e.g. dims={{{ax!r}: '<dim>'}}, or rename the dim")
+            dim = cands[0]
+        if dim in out.values():
+            raise InputError(f"dim {dim!r} of {name!r} is mapped to two model axes; fix dims=")
+        out[ax] = dim
+    return out
+
+
+def check_coords(da: xr.DataArray, dims: Sequence[str]) -> None:
+    """Model axes need unique, monotonic coordinates (neighbours in the array are neighbours).
+
+    Raises:
+        InputError: duplicated or non-monotonic coordinate values (the message gives the fix).
+    """
+    name = da.name if da.name is not None else "data"
+    for dim in dims:
+        if dim not in da.indexes:
+            continue
+        index = da.indexes[dim]
+        if not index.is_unique:
+            dup = index[index.duplicated()].unique()[:3]
+            raise InputError(
+                f"{name!r}: coordinate {dim!r} has duplicated values (e.g. {list(map(str, dup))}); "
+                f"remove them first, e.g. da.drop_duplicates({dim!r})")
+        if len(index) > 1 and not (index.is_monotonic_increasing or index.is_monotonic_decreasing):
+            raise InputError(
+                f"{name!r}: coordinate {dim!r} is not monotonic, so neighbouring array points are "
+                f"not neighbours; sort it first, e.g. da.sortby({dim!r})")
+
+
+def time_dim(da: xr.DataArray, mapping: Mapping[str, str]) -> "str | None":
+    """The time dim of ``da``: the one mapped to a model time axis, else a dim named time or CF T."""
+    for ax, dim in mapping.items():
+        if CF_AXIS.get(ax.lower()) == "T":
+            return dim
+    if "time" in da.dims:
+        return "time"
+    cands = _cf_candidates(da, "time")
+    return cands[0] if len(cands) == 1 else None
+
+
+def ordered(da: xr.DataArray, mapping: Mapping[str, str], model_axes: Sequence[str]) -> list[str]:
+    """Dims in fill order: every other (batch) dim first, then the model axes in model order."""
+    model_dims = [mapping[a] for a in model_axes]
+    return [d for d in da.dims if d not in model_dims] + model_dims
+
+
+__all__ = ["map_axes", "check_coords", "time_dim", "ordered", "CF_AXIS"]
