@@ -25,6 +25,8 @@ MODES = ("joint", "solver", "prior")
 
 def default_schedule(epochs: int, n_iter: int) -> dict[int, int]:
     """Iterations ramp geometrically from 1 to ``n_iter`` over the first half of training."""
+    if epochs <= 1:  # no room for a ramp: train at the final iteration count
+        return {0: n_iter}
     ramp = max(1, epochs // 2)
     out: dict[int, int] = {}
     for e in range(epochs):
@@ -170,11 +172,12 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
                  "val_mse": val_mse, "lambda": float(model.cost.lam.detach()),
                  "time_s": time.perf_counter() - t0}
         history.append(entry)
-        if callback is not None:
-            callback(entry)
-        # select among epochs run at the final iteration count when possible
+        # select among epochs run at the final iteration count when possible; snapshot the
+        # weights that were just validated, before a callback can touch the model
         if val_mse < best[0] or (best[2] >= 0 and k > history[best[2]]["n_iter"]):
             best = (val_mse, copy.deepcopy(model.state_dict()), epoch)
+        if callback is not None:
+            callback(entry)
         if max_time is not None and time.perf_counter() - t0 > max_time:
             break
     model.load_state_dict(best[1])

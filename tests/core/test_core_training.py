@@ -1,0 +1,158 @@
+"""fit(): history, best-epoch restore, modes, self-supervision, seeds, curriculum."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from varda.core.training import MODES, default_schedule, evaluate_mse, fit
+from varda.errors import ConfigError
+
+KW = dict(batch_size=16, lr=5e-3, progress=False, seed=0)
+
+
+def _data(n: int, seed: int):
+    """Smooth periodic 8×8 (time, site) fields with half of the points observed."""
+    g = torch.Generator().manual_seed(seed)
+    t = torch.arange(8.0).view(1, 1, 8, 1)
+    s = torch.arange(8.0).view(1, 1, 1, 8)
+    a, b = torch.randn(2, n, 1, 1, 1, generator=g)
+    x = a * torch.sin(2 * torch.pi * s / 8 + 0.3 * t) + b * torch.cos(2 * torch.pi * s / 8)
+    mask = (torch.rand(x.shape, generator=g) < 0.5).float()
+    y = torch.where(mask > 0, x + 0.05 * torch.randn(x.shape, generator=g),
+                    torch.full_like(x, float("nan")))
+    return x, y, mask
+
+
+def _params(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {n: p.detach().clone() for n, p in module.named_parameters()}
+
+
+def _changed(before: dict, module: torch.nn.Module) -> bool:
+    return any(not torch.equal(before[n], p) for n, p in module.named_parameters())
+
+
+def test_fit_returns_history_and_improves(tiny_model) -> None:
+    model = tiny_model()
+    x, y, m = _data(48, 0)
+    seen = []
+    hist = fit(model, x, y, m, epochs=4, n_iter_schedule={0: 1, 2: 3}, callback=seen.append, **KW)
+    assert len(hist) == 4 and seen == hist
+    assert [h["epoch"] for h in hist] == [1, 2, 3, 4]
+    assert [h["n_iter"] for h in hist] == [1, 1, 3, 3]
+    for h in hist:
+        assert set(h) >= {"epoch", "n_iter", "train_loss", "val_mse", "lambda", "time_s"}
+        assert h["lambda"] > 0 and h["train_loss"] == h["train_loss"]   # finite, not NaN
+    assert hist[-1]["train_loss"] < hist[0]["train_loss"]
+    assert not model.training
+    info = model.meta["training"]
+    assert info["epochs_run"] == 4 and info["mode"] == "joint" and info["seed"] == 0
+
+
+def test_fit_restores_best_validation_epoch(tiny_model) -> None:
+    """Wreck the model after epoch 2: the later epochs validate badly and fit must give back
+    the best weights, whose validation MSE is the best one in the history."""
+    model = tiny_model()
+    x, y, m = _data(40, 0)
+    val = _data(16, 1)
+
+    def wreck(entry: dict) -> None:
+        if entry["epoch"] == 2:
+            with torch.no_grad():
+                for p in model.solver.parameters():
+                    p.add_(5.0 * torch.randn_like(p))
+
+    hist = fit(model, x, y, m, val=val, epochs=4, n_iter_schedule={0: 2}, callback=wreck, **KW)
+    best = min(range(4), key=lambda i: hist[i]["val_mse"])
+    assert best <= 1 and hist[3]["val_mse"] > hist[best]["val_mse"]
+    assert model.meta["training"]["best_epoch"] == best + 1
+    xv, yv, mv = val
+    got = evaluate_mse(model, xv, torch.nan_to_num(yv) * mv, mv, n_iter=2)
+    assert got == pytest.approx(hist[best]["val_mse"], rel=1e-6)
+
+
+def test_mode_solver_freezes_prior_and_restores_flags(tiny_model) -> None:
+    model = tiny_model()
+    prior0, solver0 = _params(model.prior), _params(model.solver)
+    fit(model, *_data(32, 0), mode="solver", epochs=2, n_iter_schedule={0: 2}, **KW)
+    assert not _changed(prior0, model.prior)
+    assert _changed(solver0, model.solver)
+    assert all(p.requires_grad for p in model.prior.parameters())
+
+
+def test_mode_prior_trains_only_the_prior(tiny_model) -> None:
+    model = tiny_model()
+    prior0, solver0 = _params(model.prior), _params(model.solver)
+    lam0 = model.cost.lam.item()
+    hist = fit(model, *_data(32, 0), mode="prior", epochs=2, **KW)
+    assert _changed(prior0, model.prior)
+    assert not _changed(solver0, model.solver) and model.cost.lam.item() == lam0
+    assert hist[-1]["train_loss"] < hist[0]["train_loss"] * 1.5
+
+
+def test_mode_joint_trains_everything(tiny_model) -> None:
+    model = tiny_model()
+    before = _params(model)
+    fit(model, *_data(32, 0), mode="joint", epochs=2, n_iter_schedule={0: 2}, **KW)
+    for part in (model.prior, model.solver, model.cost):
+        names = [n for n, _ in part.named_parameters()]
+        assert any(not torch.equal(before[k], v) for k, v in model.named_parameters()
+                   if any(k.endswith(n) for n in names))
+
+
+def test_self_supervised_fit_without_truth(tiny_model) -> None:
+    model = tiny_model()
+    _, y, m = _data(32, 0)
+    solver0 = _params(model.solver)
+    hist = fit(model, None, y, m, epochs=2, n_iter_schedule={0: 2}, holdout=0.3, **KW)
+    assert len(hist) == 2
+    assert all(torch.isfinite(torch.tensor(h["val_mse"])) and h["val_mse"] > 0 for h in hist)
+    assert _changed(solver0, model.solver)
+    with pytest.raises(ValueError, match="pass x"):
+        fit(model, None, y, m, mode="prior", epochs=1, **KW)
+
+
+def test_same_seed_same_result(tiny_model) -> None:
+    runs = []
+    for _ in range(2):
+        model = tiny_model(seed=7)
+        hist = fit(model, *_data(32, 0), epochs=2, n_iter_schedule={0: 2}, **{**KW, "seed": 4})
+        runs.append(([(h["train_loss"], h["val_mse"]) for h in hist], model.state_dict()))
+    assert runs[0][0] == runs[1][0]
+    assert all(torch.equal(runs[0][1][k], runs[1][1][k]) for k in runs[0][1])
+    model = tiny_model(seed=7)
+    other = fit(model, *_data(32, 0), epochs=2, n_iter_schedule={0: 2}, **{**KW, "seed": 5})
+    assert [h["train_loss"] for h in other] != [loss for loss, _ in runs[0][0]]
+
+
+def test_unknown_mode_lists_valid_modes(tiny_model) -> None:
+    with pytest.raises(ConfigError) as err:
+        fit(tiny_model(), *_data(8, 0), mode="finetune", epochs=1, **KW)
+    for mode in MODES:
+        assert repr(mode) in str(err.value)
+
+
+def test_frozen_everything_is_an_error(tiny_model) -> None:
+    model = tiny_model(solver={"type": "fsgd", "step": 0.1},
+                       cost={"rho": "square", "learn_lambda": False})
+    with pytest.raises(ValueError, match="nothing to train"):
+        fit(model, *_data(8, 0), mode="solver", epochs=1, **KW)
+
+
+def test_fit_applies_normalisation(tiny_model) -> None:
+    """Raw units in, normalised training: shifting and scaling the data together with the
+    normalisation gives the same training run."""
+    x, y, m = _data(24, 0)
+    hists = []
+    for mean, std in ((0.0, 1.0), (280.0, 4.0)):
+        model = tiny_model(seed=1).set_normalization(mean, std)
+        hists.append(fit(model, x * std + mean, y * std + mean, m, epochs=1,
+                         n_iter_schedule={0: 2}, **KW))
+    assert hists[0][0]["val_mse"] == pytest.approx(hists[1][0]["val_mse"], rel=1e-3)
+
+
+def test_default_schedule_ramps_to_n_iter() -> None:
+    sched = default_schedule(10, 20)
+    assert sched[0] == 1 and sched[max(sched)] == 20 and max(sched) <= 5
+    ks = [sched[e] for e in sorted(sched)]
+    assert ks == sorted(ks) and len(set(ks)) == len(ks)
+    assert default_schedule(1, 5) == {0: 5}
