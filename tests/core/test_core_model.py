@@ -1,0 +1,53 @@
+"""VarModel: config round trip, NaN in gaps, x0, normalisation."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from varda.core.model import build_model
+from varda.errors import ConfigError
+
+
+def test_config_round_trip_rebuilds_same_architecture(tiny_model) -> None:
+    model = tiny_model()
+    clone = build_model(model.config)
+    assert clone.config == model.config
+    clone.load_state_dict(model.state_dict())
+    y, mask = torch.randn(2, 1, 8, 8), (torch.rand(2, 1, 8, 8) < 0.5).float()
+    with torch.no_grad():
+        assert torch.equal(clone.eval()(y, mask), model.eval()(y, mask))
+
+
+def test_nan_in_gaps_is_ignored(tiny_model) -> None:
+    model = tiny_model().eval()
+    y, mask = torch.randn(2, 1, 8, 8), (torch.rand(2, 1, 8, 8) < 0.5).float()
+    y_nan = torch.where(mask > 0, y, torch.full_like(y, float("nan")))
+    out = model(y_nan, mask, n_iter=3)
+    assert torch.isfinite(out).all()
+    assert torch.equal(out, model(y * mask, mask, n_iter=3))
+    assert torch.equal(model(y, mask.bool(), n_iter=3), model(y * mask, mask, n_iter=3))
+
+
+def test_x0_and_zero_iterations(tiny_model) -> None:
+    model = tiny_model().eval()
+    y, mask = torch.randn(1, 1, 8, 8), (torch.rand(1, 1, 8, 8) < 0.5).float()
+    x0 = torch.randn(1, 1, 8, 8)
+    assert torch.equal(model(y, mask, x0=x0, n_iter=0), x0)
+    assert torch.equal(model(y, mask, n_iter=0), y * mask)
+    assert not torch.equal(model(y, mask, x0=x0, n_iter=2), model(y, mask, n_iter=2))
+
+
+def test_reconstruct_in_raw_units(tiny_model) -> None:
+    model = tiny_model().eval().set_normalization(10.0, 2.0)
+    z, mask = torch.randn(2, 1, 8, 8), (torch.rand(2, 1, 8, 8) < 0.5).float()
+    with torch.no_grad():
+        expected = model(z, mask) * 2.0 + 10.0
+    torch.testing.assert_close(model.reconstruct(z * 2.0 + 10.0, mask), expected)
+    with pytest.raises(ValueError, match="std must be > 0"):
+        model.set_normalization(0.0, 0.0)
+
+
+def test_build_model_requires_keys() -> None:
+    with pytest.raises(ConfigError, match="'patch_shape'"):
+        build_model({"prior": {"type": "pca", "shape": [1, 4]}, "solver": {"type": "fsgd"},
+                     "axes": ["x"]})
