@@ -184,7 +184,8 @@ def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
     todo = (n_gap > 0) | (complete == "denoise")
     if dask_in:
         ref = model_ref(model, device=device)
-        out = _fill_dask(obs, valid_b, todo, ref, grids, options)
+        out = _fill_dask(obs, valid_b, todo, ref, grids, options,
+                         tuple(axis_names) if axis_names is not None else info_model.axes)
     else:
         solver_model = resolve_model(model, device=device)
         solve = model_solver(solver_model, n_iter=n_iter, batch_size=batch_size)
@@ -228,7 +229,7 @@ def _fill_block(yb: np.ndarray, vb: np.ndarray, *, todo: np.ndarray, ref: ModelR
 
 
 def _fill_dask(obs, valid, todo: np.ndarray, ref: ModelRef, grids: Sequence[AxisGrid],
-               options: FillOptions):
+               options: FillOptions, axis_names: Sequence[str]):
     """Lazy fill: halo exchange (unobserved beyond the domain), then one task per chunk."""
     import dask.array as da
     from dask.array.overlap import overlap
@@ -248,12 +249,14 @@ def _fill_dask(obs, valid, todo: np.ndarray, ref: ModelRef, grids: Sequence[Axis
     if small:
         from dask.array.overlap import ensure_minimum_chunksize
         new = {ax: ensure_minimum_chunksize(d, obs.chunks[ax]) for ax, d in small.items()}
-        names = ", ".join(f"axis {ax} (smallest chunk {min(obs.chunks[ax])} < halo {small[ax]})"
-                          for ax in small)
+        names = ", ".join(f"{axis_names[ax - lead_nd]!r} (smallest chunk {min(obs.chunks[ax])} "
+                          f"< halo {small[ax]})" for ax in small)
         warnings.warn(VardaWarning(
             f"dask chunks too small for the fill's halo along {names}: merged neighbouring "
             "chunks (the result does not depend on chunking); to choose the chunks yourself, "
-            "rechunk to at least patch - 1 points along the model's axes"), stacklevel=3)
+            "rechunk to at least patch - 1 points along these axes, e.g. "
+            f"da.chunk({{{axis_names[min(small) - lead_nd]!r}: {2 * max(small.values()) + 2}}})"),
+            stacklevel=4)
         obs, valid = obs.rechunk(new), valid.rechunk(new)
     nan_bd = {ax: (np.nan if depth[ax] else "none") for ax in depth}
     false_bd = {ax: (False if depth[ax] else "none") for ax in depth}

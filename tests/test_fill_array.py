@@ -1,0 +1,209 @@
+"""varda.fill on NumPy and dask arrays: results, chunking independence, bad input, the cache."""
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import varda
+from varda.array import model_cache
+from varda.errors import CheckpointError, InputError, NothingToFillWarning, VardaWarning
+from fill_helpers import gappy, l96_path  # noqa: F401  (fixture)
+
+
+def test_numpy_fill_shape_dtype_and_no_nan(l96_path):
+    x = gappy((3, 50, 8))
+    out = varda.fill(x, l96_path)
+    assert isinstance(out, np.ndarray) and out.shape == x.shape and out.dtype == np.float32
+    assert np.isfinite(out).all()
+    assert not np.array_equal(out[np.isfinite(x)], x[np.isfinite(x)])  # denoised by default
+
+
+def test_model_object_path_and_loaded_model_agree(l96_path):
+    x = gappy((40, 8), seed=1)
+    by_path = varda.fill(x, l96_path)
+    by_model = varda.fill(x, varda.load(l96_path))
+    np.testing.assert_array_equal(by_path, by_model)
+
+
+def test_keep_observed_is_bit_for_bit(l96_path):
+    x = gappy((2, 33, 8), seed=2)
+    out = varda.fill(x, l96_path, keep_observed=True)
+    obs = np.isfinite(x)
+    np.testing.assert_array_equal(out[obs], x[obs])
+    assert np.isfinite(out).all()
+
+
+def test_mask_false_points_stay_nan(l96_path):
+    x = gappy((30, 8), seed=3)
+    valid = np.ones(8, bool)
+    valid[2] = False
+    out = varda.fill(x, l96_path, mask=valid)
+    assert np.isnan(out[:, 2]).all() and np.isfinite(np.delete(out, 2, axis=1)).all()
+
+
+def test_each_leading_window_is_filled_independently(l96_path):
+    x = gappy((3, 20, 8), seed=4)
+    together = varda.fill(x, l96_path)
+    np.testing.assert_allclose(together[1], varda.fill(x[1], l96_path), atol=1e-5)
+
+
+# -- dask ---------------------------------------------------------------------------------
+def test_dask_stays_lazy_and_matches_numpy(l96_path):
+    x = gappy((2, 64, 8), seed=5)
+    lazy = varda.fill(da.from_array(x, chunks=(1, 20, 8)), l96_path)
+    assert isinstance(lazy, da.Array) and lazy.dtype == np.float32
+    np.testing.assert_allclose(lazy.compute(), varda.fill(x, l96_path), atol=1e-5)
+
+
+@given(t=st.integers(5, 70), batch=st.integers(1, 3), frac=st.floats(0.0, 0.9),
+       seed=st.integers(0, 1000), data=st.data())
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_property_dask_any_chunking_equals_one_numpy_run(l96_path, t, batch, frac, seed, data):
+    x = gappy((batch, t, 8), frac=frac, seed=seed)
+    x[:, 0, 0] = 1.0  # at least one observation per window
+    keep = data.draw(st.booleans(), "keep_observed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VardaWarning)  # nothing to fill / chunks merged
+        ref = varda.fill(x, l96_path, keep_observed=keep)
+        for _ in range(3):
+            ct = data.draw(st.integers(1, t), "time chunk")
+            cb = data.draw(st.integers(1, batch), "batch chunk")
+            cs = data.draw(st.sampled_from([8, 4]), "site chunk")
+            got = varda.fill(da.from_array(x, chunks=(cb, ct, cs)), l96_path,
+                             keep_observed=keep).compute()
+            assert np.isfinite(got).all()
+            np.testing.assert_allclose(got, ref, atol=1e-5, rtol=1e-5)
+
+
+def test_chunks_smaller_than_the_halo_are_merged_with_a_warning(l96_path):
+    x = gappy((60, 8), seed=6)
+    with pytest.warns(VardaWarning, match="halo"):
+        out = varda.fill(da.from_array(x, chunks=(5, 8)), l96_path)
+    np.testing.assert_allclose(out.compute(), varda.fill(x, l96_path), atol=1e-5)
+
+
+def test_graph_carries_a_reference_not_the_model(l96_path):
+    x = da.from_array(gappy((64, 8), seed=7), chunks=(32, 8))
+    out = varda.fill(x, varda.load(l96_path))
+    blob = pickle.dumps(dict(out.__dask_graph__()))
+    assert b"VarModel" not in blob and b"ModelRef" in blob
+
+
+def test_unsaved_model_on_dask_says_to_save_it():
+    from fill_helpers import L96_LIKE
+    x = da.from_array(gappy((20, 8)), chunks=(10, 8))
+    with pytest.raises(InputError, match="save"):
+        varda.fill(x, varda.build_model(L96_LIKE))
+
+
+def test_local_cluster_loads_the_model_once_per_process(l96_path):
+    distributed = pytest.importorskip("distributed")
+    model_cache.clear_cache()
+    x = gappy((2, 96, 8), seed=8)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        lazy = varda.fill(da.from_array(x, chunks=(1, 32, 8)), l96_path)
+        model_cache.clear_cache()  # the planning step loaded it here: forget it
+        out = client.compute(lazy).result()
+        cached = client.run(model_cache.cached_models)
+    np.testing.assert_allclose(out, varda.fill(x, l96_path), atol=1e-5)
+    sha = varda.load(l96_path).checkpoint_sha256
+    for models in cached.values():
+        assert [s for s, _ in models] == [sha]  # one entry: loaded once for 6 blocks
+
+
+def test_cache_refuses_a_checkpoint_that_changed(l96_path, tmp_path):
+    ref = model_cache.model_ref(l96_path)
+    bad = model_cache.ModelRef(ref.source, "0" * 64, "cpu", "x")
+    with pytest.raises(CheckpointError, match="changed"):
+        model_cache.get_model(bad)
+
+
+# -- bad input ----------------------------------------------------------------------------
+def test_no_nan_at_all_warns_and_returns_denoised_or_unchanged(l96_path):
+    x = gappy((30, 8), frac=0.0)
+    with pytest.warns(NothingToFillWarning, match="no missing value"):
+        den = varda.fill(x, l96_path)
+    with pytest.warns(NothingToFillWarning):
+        same = varda.fill(x, l96_path, complete="unchanged")
+    assert np.isfinite(den).all() and not np.array_equal(den, x)
+    np.testing.assert_array_equal(same, x)
+
+
+def test_unchanged_applies_per_window(l96_path):
+    x = gappy((2, 30, 8), frac=0.3)
+    x[0] = gappy((30, 8), frac=0.0, seed=9)
+    out = varda.fill(x, l96_path, complete="unchanged")
+    np.testing.assert_array_equal(out[0], x[0])
+    assert np.isfinite(out[1]).all()
+
+
+def test_all_nan_is_refused(l96_path):
+    with pytest.raises(InputError, match="entirely NaN"):
+        varda.fill(np.full((20, 8), np.nan, np.float32), l96_path)
+
+
+def test_an_all_nan_window_is_named(l96_path):
+    x = gappy((3, 20, 8))
+    x[1] = np.nan
+    with pytest.raises(InputError, match=r"index \(1,\)"):
+        varda.fill(x, l96_path)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf])
+def test_infinite_values_are_refused(l96_path, bad):
+    x = gappy((20, 8))
+    x[3, 3] = bad
+    with pytest.raises(InputError, match="infinite"):
+        varda.fill(x, l96_path)
+    with pytest.raises(InputError, match="infinite"):
+        varda.fill(da.from_array(x, chunks=(10, 8)), l96_path)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "bool"])
+def test_integer_and_bool_data_are_refused_naming_the_dtype(l96_path, dtype):
+    with pytest.raises(InputError, match=f"dtype {dtype}.*float32"):
+        varda.fill(np.ones((20, 8), dtype), l96_path)
+
+
+def test_wrong_periodic_axis_names_expected_shape(l96_path):
+    with pytest.raises(InputError, match=r"periodic.*site=8"):
+        varda.fill(gappy((40, 9)), l96_path)
+
+
+def test_too_few_dims_names_expected_shape(l96_path):
+    with pytest.raises(InputError, match=r"expected shape \(\.\.\., time=any, site=8\)"):
+        varda.fill(gappy((1, 8))[0], l96_path)
+
+
+def test_unknown_pretrained_name_lists_valid_ones():
+    with pytest.raises(CheckpointError, match="pretrained names are") as e:
+        varda.fill(gappy((20, 8)), "no-such-model")
+    for name in varda.pretrained_names():
+        assert name in str(e.value)
+
+
+def test_unknown_complete_option_lists_choices(l96_path):
+    with pytest.raises(varda.ConfigError, match="denoise"):
+        varda.fill(gappy((20, 8)), l96_path, complete="skip")
+
+
+def test_options_are_keyword_only(l96_path):
+    with pytest.raises(TypeError):
+        varda.fill(gappy((20, 8)), l96_path, None)  # type: ignore[misc]
+
+
+def test_dask_scheduler_threads_default_is_deterministic(l96_path):
+    x = da.from_array(gappy((64, 8), seed=10), chunks=(20, 8))
+    a = varda.fill(x, l96_path)
+    with dask.config.set(scheduler="synchronous"):
+        b = a.compute()
+    np.testing.assert_array_equal(a.compute(), b)
