@@ -1,0 +1,99 @@
+"""``varda fill`` on the command line: files, globs, Zarr, errors, --help."""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from varda.cli.main import main
+from fill_helpers import gappy, l96_path  # noqa: F401  (fixture)
+
+
+@pytest.fixture()
+def two_files(tmp_path):
+    x = gappy((64, 8), seed=21)
+    x[:, 5] = np.nan  # a "land" site
+    ds = xr.Dataset({"u": (("time", "site"), x)},
+                    coords={"time": pd.date_range("2000-01-01", periods=64), "site": np.arange(8)})
+    paths = [tmp_path / "part1.nc", tmp_path / "part2.nc"]
+    ds.isel(time=slice(0, 32)).to_netcdf(paths[0])
+    ds.isel(time=slice(32, 64)).to_netcdf(paths[1])
+    return ds, paths
+
+
+def _sha(p) -> str:
+    return hashlib.sha256(Path(p).read_bytes()).hexdigest()
+
+
+def test_help_documents_every_option():
+    exe = Path(sys.executable).parent / "varda"
+    out = subprocess.run([str(exe), "fill", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    for opt in ("--var", "--model", "--output", "--chunks", "--scheduler", "--device",
+                "--keep-observed", "--overwrite", "--dims", "examples:"):
+        assert opt in out
+    top = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True).stdout
+    assert "fill" in top
+
+
+def test_glob_to_netcdf_with_chunks(two_files, l96_path, tmp_path, capsys):
+    ds, paths = two_files
+    before = [_sha(p) for p in paths]
+    out = tmp_path / "filled.nc"
+    rc = main(["fill", str(tmp_path / "part*.nc"), "--var", "u", "--model", l96_path,
+               "-o", str(out), "--chunks", "time=20", "--keep-observed", "--no-progress"])
+    assert rc == 0 and out.exists()
+    assert str(out) in capsys.readouterr().out
+    back = xr.open_dataset(out)
+    assert back.u.dims == ("time", "site") and back.sizes["time"] == 64
+    assert back.u.isel(site=5).isnull().all()
+    assert np.isfinite(back.u.drop_sel(site=5).values).all()
+    obs = np.isfinite(ds.u.values)
+    np.testing.assert_array_equal(back.u.values[obs], ds.u.values[obs])
+    assert "keep_observed=True" in back.u.attrs["history"]
+    assert [_sha(p) for p in paths] == before
+
+
+def test_zarr_in_zarr_out_with_progress(two_files, l96_path, tmp_path, capsys):
+    ds, _ = two_files
+    src = tmp_path / "in.zarr"
+    ds.to_zarr(src)
+    out = tmp_path / "out.zarr"
+    assert main(["fill", str(src), "--model", l96_path, "-o", str(out)]) == 0
+    back = xr.open_zarr(out)
+    assert np.isfinite(back.u.drop_sel(site=5).values).all()
+    assert "writing time" in capsys.readouterr().err  # the progress bar
+
+
+def test_errors_exit_2_with_a_message(two_files, l96_path, tmp_path, capsys):
+    _, paths = two_files
+    before = _sha(paths[0])
+    assert main(["fill", str(paths[0]), "--model", l96_path, "-o", str(paths[0])]) == 2
+    assert "is the input" in capsys.readouterr().err
+    assert _sha(paths[0]) == before
+    assert main(["fill", str(paths[0]), "--model", "nope", "-o", str(tmp_path / "x.nc")]) == 2
+    assert "pretrained names are" in capsys.readouterr().err
+    assert main(["fill", str(tmp_path / "none*.nc"), "--model", l96_path,
+                 "-o", str(tmp_path / "x.nc")]) == 2
+    assert "matches no file" in capsys.readouterr().err
+    (tmp_path / "exists.nc").write_text("x")
+    assert main(["fill", str(paths[0]), "--model", l96_path, "-o",
+                 str(tmp_path / "exists.nc")]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_local_cluster_address(two_files, l96_path, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    _, paths = two_files
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        out = tmp_path / "c.nc"
+        rc = main(["fill", *map(str, paths), "--model", l96_path, "-o", str(out),
+                   "--scheduler", cluster.scheduler_address, "--no-progress"])
+    assert rc == 0 and xr.open_dataset(out).u.shape == (64, 8)
