@@ -207,3 +207,17 @@ def test_dask_scheduler_threads_default_is_deterministic(l96_path):
     with dask.config.set(scheduler="synchronous"):
         b = a.compute()
     np.testing.assert_array_equal(a.compute(), b)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a GPU is visible")
+def test_cuda_without_gpu_is_a_clear_error(l96_path):
+    with pytest.raises(InputError, match="no CUDA GPU"):
+        varda.fill(gappy((20, 8)), l96_path, device="cuda")
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a GPU")
+def test_gpu_fill_matches_cpu(l96_path):
+    x = gappy((2, 64, 8), seed=12)
+    gpu = varda.fill(da.from_array(x, chunks=(1, 32, 8)), l96_path, device="cuda").compute()
+    assert any(dev.startswith("cuda") for _, dev in model_cache.cached_models())
+    np.testing.assert_allclose(gpu, varda.fill(x, l96_path, device="cpu"), atol=1e-4)

@@ -99,7 +99,7 @@ def _plan(obs, model, valid, options: FillOptions, name: str,
     if isinstance(model, VarModel):
         info_model = model
     else:
-        info_model = resolve_model(model, device=options.device)
+        info_model = resolve_model(model, device="cpu")  # metadata only; workers pick devices
     if info_model.channels != 1:
         raise InputError(f"model has {info_model.channels} channels; fill supports single-channel "
                          "models (one variable per call)")

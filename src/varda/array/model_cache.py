@@ -40,7 +40,10 @@ class ModelRef:
 
 
 def _device_key(device: "str | torch.device") -> str:
-    dev = resolve_device(device)
+    try:
+        dev = resolve_device(device)
+    except ValueError as e:  # e.g. cuda asked for where no GPU is visible
+        raise InputError(f"device {str(device)!r}: {e}") from e
     if dev.type == "cuda" and dev.index is None:
         dev = torch.device("cuda", torch.cuda.current_device())
     return str(dev)
@@ -126,5 +129,7 @@ def resolve_model(model: "VarModel | str | os.PathLike", *, device: str = "auto"
         want = _device_key(device)
         if _device_key(next(model.parameters()).device) == want:
             return model
-        return copy.deepcopy(model).to(want)  # the copy keeps checkpoint_sha256 / _path
+        if model.checkpoint_sha256 and model.checkpoint_path:
+            return get_model(model_ref(model, device=device))  # moved copy, cached
+        return copy.deepcopy(model).to(want)
     return get_model(model_ref(model, device=device))

@@ -19,7 +19,7 @@ ModelLike = "VarModel | str | os.PathLike"
 
 
 def _setup(da: xr.DataArray, model, dims, mask, device: str):
-    info = resolve_model(model, device=device) if not isinstance(model, VarModel) else model
+    info = resolve_model(model, device="cpu") if not isinstance(model, VarModel) else model
     mapping = map_axes(da, info.axes, dims)
     check_coords(da, list(mapping.values()))
     valid = static_mask(da, mask, time_dim(da, mapping))
@@ -106,7 +106,7 @@ def fill_dataset(ds: xr.Dataset, model: ModelLike, *, variables: "Sequence[str] 
 
     Other variables are kept as they are. ``options`` are those of :func:`fill_dataarray`.
     """
-    info = resolve_model(model, device=device) if not isinstance(model, VarModel) else model
+    info = resolve_model(model, device="cpu") if not isinstance(model, VarModel) else model
     names = list(variables) if variables is not None else _fillable(ds, info, options.get("dims"))
     missing = [v for v in names if v not in ds.data_vars]
     if missing:
