@@ -105,3 +105,23 @@ def test_probe_sees_a_retained_graph(tiny_model, problem) -> None:
     assert out50.grad_fn is not None
     assert p50.n_alive > 5 * p5.n_alive > 0
     assert p50.peak_bytes > 5 * p5.peak_bytes
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_inference_peak_memory_flat(tiny_model) -> None:
+    """On a GPU, the allocator's own peak must not grow with K either."""
+    dev = torch.device("cuda")
+    model = tiny_model().to(dev).eval()
+    y = torch.randn(4, 1, 8, 8, device=dev)
+    mask = (torch.rand(y.shape, device=dev) < 0.5).float()
+    peaks = []
+    for k in (5, 50):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats(dev)
+        base = torch.cuda.memory_allocated(dev)
+        with torch.no_grad():
+            out = model(y, mask, n_iter=k)
+        torch.cuda.synchronize()
+        peaks.append(torch.cuda.max_memory_allocated(dev) - base)
+        del out
+    assert peaks[1] <= peaks[0] * 1.05 + 4096, peaks

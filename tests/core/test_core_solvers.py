@@ -132,3 +132,14 @@ def test_unknown_solver_lists_valid_names() -> None:
     with pytest.raises(ConfigError, match="valid choices"):
         build_model({"prior": {"type": "pca", "shape": [1, 4], "n_components": 1},
                      "solver": {"type": "newton"}, "axes": ["x"], "patch_shape": [4]})
+
+
+def test_lstm_dropout_only_in_training(tiny_model) -> None:
+    model = tiny_model(solver={"type": "lstm", "ndim": 2, "hidden": 4, "dropout": 0.5,
+                               "periodic": [False, True]})
+    y, mask = torch.randn(2, 1, 8, 8), (torch.rand(2, 1, 8, 8) < 0.5).float()
+    model.eval()
+    assert torch.equal(model(y, mask, n_iter=2), model(y, mask, n_iter=2))
+    model.train()
+    a, b = model(y, mask, n_iter=2), model(y, mask, n_iter=2)
+    assert not torch.equal(a, b)

@@ -156,3 +156,30 @@ def test_default_schedule_ramps_to_n_iter() -> None:
     ks = [sched[e] for e in sorted(sched)]
     assert ks == sorted(ks) and len(set(ks)) == len(ks)
     assert default_schedule(1, 5) == {0: 5}
+
+
+def test_solver_mode_with_true_physics_prior() -> None:
+    """Frozen Lorenz-96 flow prior (true physics), only the ConvLSTM (and λ) trained."""
+    from varda.core.model import build_model
+    from varda.core.ode import Lorenz96, rk4_step
+    g = torch.Generator().manual_seed(0)
+    x0 = 8.0 + torch.randn(48, 1, 8, generator=g)
+    f = Lorenz96()
+    x0 = rk4_step(f, x0, 1.0, 20)
+    steps = [x0]
+    for _ in range(7):
+        steps.append(rk4_step(f, steps[-1], 0.05, 2))
+    x = torch.stack(steps, dim=2)                       # (48, 1, time 8, site 8)
+    mask = (torch.rand(x.shape, generator=g) < 0.5).float()
+    y = x + 0.1 * torch.randn(x.shape, generator=g)
+    torch.manual_seed(0)
+    model = build_model({"prior": {"type": "flow", "ode": {"type": "lorenz96"}, "dt": 0.05,
+                                   "n_substeps": 2},
+                         "solver": {"type": "lstm", "ndim": 2, "hidden": 6,
+                                    "periodic": [False, True]},
+                         "axes": ["time", "site"], "patch_shape": [8, 8], "n_iter": 3})
+    # raw units: the flow prior's ODE acts on the model's working units
+    hist = fit(model, x, y, mask, mode="solver", epochs=4, n_iter_schedule={0: 3}, val_fraction=0.25,
+               **{**KW, "lr": 1e-2})
+    assert min(h["val_mse"] for h in hist[1:]) < hist[0]["val_mse"]
+    assert model.prior.ode.forcing.item() == 8.0
