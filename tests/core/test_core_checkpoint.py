@@ -207,3 +207,30 @@ def test_weights_outside_the_checkpoint_folder_are_refused(saved) -> None:
     js.write_text(json.dumps(doc))
     with pytest.raises(CheckpointError, match="outside its own folder"):
         load(js)
+
+
+@pytest.mark.parametrize("prior", [
+    {"type": "pca", "shape": [1, 6, 8], "n_components": 3},
+    {"type": "ae", "shape": [1, 6, 8], "hidden": 8, "latent": 2},
+    {"type": "flow", "ode": {"type": "lorenz96", "forcing": 8.0, "learn_forcing": True},
+     "dt": 0.05, "n_substeps": 2},
+    {"type": "flow", "ode": {"type": "bilinear", "rank": 2, "stencil": 5}, "dt": 0.05},
+    {"type": "unet", "ndim": 2, "hidden": 3, "kernel": [3, 5], "pool": [3, 2], "depth": 2,
+     "bilinear": False, "periodic": [True, False]},
+])
+@pytest.mark.parametrize("solver", [{"type": "fsgd", "step": 0.02, "learn_step": True},
+                                    {"type": "lstm", "ndim": 2, "hidden": 3, "kernel": [3, 1]}])
+def test_every_prior_and_solver_round_trips(tmp_path: Path, prior: dict, solver: dict) -> None:
+    from varda.core.model import build_model
+    torch.manual_seed(0)
+    model = build_model({"prior": prior, "solver": solver, "axes": ["time", "site"],
+                         "patch_shape": [6, 8], "n_iter": 2,
+                         "cost": {"rho": "huber", "huber_delta": 0.5, "lambda_init": 0.3}})
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    loaded = load(model.save(tmp_path / "m"))
+    assert loaded.config == model.config
+    y, mask = torch.randn(2, 1, 6, 8), (torch.rand(2, 1, 6, 8) < 0.5).float()
+    with torch.no_grad():
+        assert torch.equal(model.eval()(y, mask), loaded(y, mask))
