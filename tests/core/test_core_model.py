@@ -51,3 +51,19 @@ def test_build_model_requires_keys() -> None:
     with pytest.raises(ConfigError, match="'patch_shape'"):
         build_model({"prior": {"type": "pca", "shape": [1, 4]}, "solver": {"type": "fsgd"},
                      "axes": ["x"]})
+
+
+def test_normalising_a_physical_flow_prior_warns() -> None:
+    cfg = {"prior": {"type": "flow", "ode": {"type": "lorenz96"}, "dt": 0.05},
+           "solver": {"type": "fsgd"}, "axes": ["time", "site"], "patch_shape": [4, 8]}
+    model = build_model(cfg)
+    with pytest.warns(UserWarning, match="not Lorenz-96 physics"):
+        model.set_normalization(2.0, 3.6)
+    with pytest.warns(UserWarning, match="mean=2, std=3.6"):
+        build_model({**cfg, "norm": {"mean": 2.0, "std": 3.6}})
+    learned = {**cfg, "prior": {"type": "flow", "ode": {"type": "bilinear"}, "dt": 0.05}}
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build_model(cfg)
+        build_model(learned).set_normalization(2.0, 3.6)   # a learned ODE: fine

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Any, Sequence
 
 import torch
@@ -54,13 +55,27 @@ class VarModel(nn.Module):
         self.meta: dict = dict(meta or {})
         self.checkpoint_sha256: "str | None" = None  # set by varda.load
         self.checkpoint_path: "str | None" = None
+        self._warn_if_physics_normalised()
 
     def set_normalization(self, mean: float, std: float) -> "VarModel":
         """Set the raw-unit normalisation z = (v − mean) / std used by reconstruct/fit."""
         if not std > 0:
             raise ValueError(f"std must be > 0, got {std}")
         self.norm_mean, self.norm_std = float(mean), float(std)
+        self._warn_if_physics_normalised()
         return self
+
+    def _warn_if_physics_normalised(self) -> None:
+        # the flow prior integrates its ODE on the model's working (normalised) state: right for
+        # a learned ODE, wrong for the true Lorenz-96 equations unless mean 0 and std 1
+        from varda.core.ode import Lorenz96
+        if isinstance(getattr(self.prior, "ode", None), Lorenz96) and \
+                (self.norm_mean != 0.0 or self.norm_std != 1.0):
+            warnings.warn(
+                f"the flow prior integrates the Lorenz-96 equations on the normalised state "
+                f"(mean={self.norm_mean:g}, std={self.norm_std:g}), which is not Lorenz-96 "
+                "physics; keep the normalisation at mean 0, std 1 for a physical ODE prior",
+                UserWarning, stacklevel=3)
 
     # -- configuration -------------------------------------------------------------------
     @property

@@ -11,7 +11,9 @@ class ODEFlowPrior(nn.Module):
     """Φ(x)[t] = x[t] for t = 0 and Φ(x)[t] = RK4(ode, x[t − 1], dt) for t ≥ 1.
 
     The state is ``(B, C, *spatial)`` with time on spatial axis ``time_axis``; the ODE sees
-    ``(N, C, *other axes)``.
+    ``(N, C, *other axes)``. The ODE acts on the model's working units: a physical ODE (the
+    true Lorenz-96 equations) needs the model's normalisation left at mean 0, std 1 (VarModel
+    warns otherwise); a learned ODE can work in normalised units.
 
     Args:
         ode: ODE config, e.g. ``{"type": "lorenz96", "forcing": 8.0}`` or ``{"type": "bilinear"}``.
