@@ -124,3 +124,21 @@ def test_unknown_prior_lists_valid_names() -> None:
     for name in PRIORS:
         assert repr(name) in str(err.value)
     assert "transformer" in str(err.value)
+
+
+@pytest.mark.parametrize("periodic", [(True, True), (True, False), (False, True), (False, False)])
+def test_pad_axes_matches_torch_padding(periodic: tuple[bool, bool]) -> None:
+    """Per-axis padding: circular where periodic, zeros elsewhere, axis by axis."""
+    import torch.nn.functional as F
+
+    from varda.core.priors.padding import pad_axes
+    x = torch.randn(2, 3, 5, 7)
+    out = pad_axes(x, (2, 1), periodic)
+    ref = x
+    # F.pad lists the last axis first; pad the time axis (dim 2) then the site axis (dim 3)
+    ref = F.pad(ref, (0, 0, 2, 2), mode="circular" if periodic[0] else "constant")
+    ref = F.pad(ref, (1, 1, 0, 0), mode="circular" if periodic[1] else "constant")
+    assert out.shape == (2, 3, 9, 9)
+    assert torch.equal(out, ref)
+    with pytest.raises(ValueError, match="exceeds axis length"):
+        pad_axes(x, (6, 0), (True, False))
