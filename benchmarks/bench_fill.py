@@ -78,13 +78,18 @@ def one_length(n_time: int, chunk: int, model: str, out: str) -> dict:
 
 
 def workers_speedup(n_time: int, chunk: int, model: str) -> dict:
-    """Same fill on LocalCluster(n_workers=1) then 2, one thread per worker."""
+    """Same fill on LocalCluster(n_workers=1) then 2, one thread per worker (torch-friendly
+    malloc settings, see varda.array.cluster)."""
+    import dask
     from distributed import Client, LocalCluster
+
+    from varda.array.cluster import worker_malloc_config
 
     out = {}
     for n in (1, 2):
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                          dashboard_address=None, env={"OMP_NUM_THREADS": "1"}) as cluster, \
+        with dask.config.set(worker_malloc_config()), \
+                LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                             dashboard_address=None) as cluster, \
                 Client(cluster) as client:
             from varda.array.model_cache import get_model, model_ref
             ref = model_ref(model, device="cpu")

@@ -106,7 +106,11 @@ def main(argv: "list[str] | None" = None) -> int:
     if args.address:
         client = Client(args.address)
     else:
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+        import dask
+
+        from varda.array.cluster import worker_malloc_config
+        with dask.config.set(worker_malloc_config()):  # torch runs 3-4x slower without it
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
         client = Client(cluster)
     try:
         archive = args.archive or demo_archive(workdir)

@@ -63,7 +63,7 @@ def test_glob_to_netcdf_with_chunks(two_files, l96_path, tmp_path, capsys):
 def test_zarr_in_zarr_out_with_progress(two_files, l96_path, tmp_path, capsys):
     ds, _ = two_files
     src = tmp_path / "in.zarr"
-    ds.to_zarr(src)
+    ds.to_zarr(src, zarr_format=2)
     out = tmp_path / "out.zarr"
     assert main(["fill", str(src), "--model", l96_path, "-o", str(out)]) == 0
     back = xr.open_zarr(out)

@@ -221,3 +221,11 @@ def test_gpu_fill_matches_cpu(l96_path):
     gpu = varda.fill(da.from_array(x, chunks=(1, 32, 8)), l96_path, device="cuda").compute()
     assert any(dev.startswith("cuda") for _, dev in model_cache.cached_models())
     np.testing.assert_allclose(gpu, varda.fill(x, l96_path, device="cpu"), atol=1e-4)
+
+
+def test_a_short_last_chunk_is_merged_silently(l96_path):
+    x = gappy((70, 8), seed=13)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = varda.fill(da.from_array(x, chunks=(20, 8)), l96_path)  # 20, 20, 20, 10
+    np.testing.assert_allclose(out.compute(), varda.fill(x, l96_path), atol=1e-5)

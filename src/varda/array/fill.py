@@ -93,7 +93,7 @@ def _finish(est: np.ndarray, y: np.ndarray, valid: np.ndarray, todo: np.ndarray,
     return np.where(valid, out, np.float32(np.nan))
 
 
-def _plan(obs, model, valid, options: FillOptions, name: str,
+def _plan(obs, model, options: FillOptions, name: str,
           axis_names: "Sequence[str] | None"):
     """Resolve the model, validate, count; returns everything the two back-ends need."""
     if isinstance(model, VarModel):
@@ -160,7 +160,7 @@ def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
     """
     options = FillOptions(keep_observed=keep_observed, complete=complete, overlap=overlap,
                           n_iter=n_iter, batch_size=batch_size, device=device)
-    info_model, grids, nd = _plan(obs, model, None, options, name, axis_names)
+    info_model, grids, nd = _plan(obs, model, options, name, axis_names)
     dask_in = _is_dask(obs)
     if dask_in:
         import dask
@@ -248,15 +248,19 @@ def _fill_dask(obs, valid, todo: np.ndarray, ref: ModelRef, grids: Sequence[Axis
     small = {ax: d for ax, d in depth.items() if d and min(obs.chunks[ax]) < d}
     if small:
         from dask.array.overlap import ensure_minimum_chunksize
+        # a short last chunk (the remainder of the archive) is merged silently; chunks chosen
+        # smaller than the halo are merged too, with a warning saying how to choose them
+        chosen = {ax: d for ax, d in small.items() if min(obs.chunks[ax][:-1]) < d}
+        if chosen:
+            names = ", ".join(f"{axis_names[ax - lead_nd]!r} (chunks of {min(obs.chunks[ax][:-1])}"
+                              f" < halo {d})" for ax, d in chosen.items())
+            warnings.warn(VardaWarning(
+                f"dask chunks too small for the fill's halo along {names}: merged neighbouring "
+                "chunks (the result does not depend on chunking); to choose the chunks "
+                "yourself, rechunk to at least patch - 1 points along these axes, e.g. "
+                f"da.chunk({{{axis_names[min(chosen) - lead_nd]!r}: "
+                f"{2 * max(chosen.values()) + 2}}})"), stacklevel=4)
         new = {ax: ensure_minimum_chunksize(d, obs.chunks[ax]) for ax, d in small.items()}
-        names = ", ".join(f"{axis_names[ax - lead_nd]!r} (smallest chunk {min(obs.chunks[ax])} "
-                          f"< halo {small[ax]})" for ax in small)
-        warnings.warn(VardaWarning(
-            f"dask chunks too small for the fill's halo along {names}: merged neighbouring "
-            "chunks (the result does not depend on chunking); to choose the chunks yourself, "
-            "rechunk to at least patch - 1 points along these axes, e.g. "
-            f"da.chunk({{{axis_names[min(small) - lead_nd]!r}: {2 * max(small.values()) + 2}}})"),
-            stacklevel=4)
         obs, valid = obs.rechunk(new), valid.rechunk(new)
     nan_bd = {ax: (np.nan if depth[ax] else "none") for ax in depth}
     false_bd = {ax: (False if depth[ax] else "none") for ax in depth}

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import sys
+
 import dask
 
 
@@ -25,6 +27,6 @@ def run(graph: Any, *, progress: bool = False) -> Any:
         return future.result()
     if progress:
         from dask.diagnostics import ProgressBar
-        with ProgressBar():
+        with ProgressBar(out=sys.stderr):  # stdout stays clean for scripts
             return dask.compute(graph)[0]
     return dask.compute(graph)[0]

@@ -80,6 +80,8 @@ def fill_dataarray(da: xr.DataArray, model: ModelLike, *,
     call = format_call("varda.fill", name, report.model_name, options)
     filled = xr.DataArray(out, dims=order, coords=data.coords, name=da.name,
                           attrs=fill_attrs(da.attrs, report, call)).transpose(*da.dims)
+    if "source" in da.encoding:  # so that writers refuse to overwrite the input file
+        filled.encoding["source"] = da.encoding["source"]
     if observed_flag:
         flag = observed_mask(da, valid).astype(np.int8)
         flag.attrs = observed_flag_attrs(name)
