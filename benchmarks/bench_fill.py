@@ -81,7 +81,7 @@ def workers_speedup(n_time: int, chunk: int, model: str) -> dict:
     """Same fill on LocalCluster(n_workers=1) then 2, one thread per worker (torch-friendly
     malloc settings, see varda.array.cluster)."""
     import dask
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster, get_task_stream
 
     from varda.array.cluster import worker_malloc_config
 
@@ -95,10 +95,18 @@ def workers_speedup(n_time: int, chunk: int, model: str) -> dict:
             ref = model_ref(model, device="cpu")
             client.run(lambda: get_model(ref) and None)  # every worker loads the model once
             filled = lazy_archive(n_time, chunk).varda.fill(model, device="cpu")
-            t0 = time.perf_counter()
-            filled.data.sum().compute()
-            dt = time.perf_counter() - t0
-        out[str(n)] = {"seconds": round(dt, 3), "points_per_s": round(n_time * 40 / dt)}
+            with get_task_stream() as stream:
+                t0 = time.perf_counter()
+                filled.data.sum().compute()
+                dt = time.perf_counter() - t0
+        busy: dict[str, float] = {}
+        for task in stream.data:  # seconds each worker spent computing tasks
+            for ss in task["startstops"]:
+                if ss["action"] == "compute":
+                    busy[task["worker"]] = busy.get(task["worker"], 0.0) + ss["stop"] - ss["start"]
+        out[str(n)] = {"seconds": round(dt, 3), "points_per_s": round(n_time * 40 / dt),
+                       "busy_s_per_worker": sorted(round(v, 2) for v in busy.values()),
+                       "cpu_s_total": round(sum(busy.values()), 2)}
     out["speedup_2_vs_1"] = round(out["1"]["seconds"] / out["2"]["seconds"], 2)
     out["n_time"] = n_time
     return out
