@@ -97,3 +97,12 @@ def test_local_cluster_address(two_files, l96_path, tmp_path):
         rc = main(["fill", *map(str, paths), "--model", l96_path, "-o", str(out),
                    "--scheduler", cluster.scheduler_address, "--no-progress"])
     assert rc == 0 and xr.open_dataset(out).u.shape == (64, 8)
+
+
+def test_nothing_to_fill_is_a_one_line_note(tmp_path, l96_path, capsys):
+    ds = xr.Dataset({"u": (("time", "site"), gappy((32, 8), frac=0.0))})
+    ds.to_netcdf(tmp_path / "full.nc")
+    assert main(["fill", str(tmp_path / "full.nc"), "--model", l96_path,
+                 "-o", str(tmp_path / "o.nc"), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "varda fill: note: u has no missing value" in err

@@ -116,6 +116,24 @@ def open_inputs(files: list[str], chunks: "dict | None"):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Execute ``varda fill``; varda's warnings are printed as one-line notes."""
+    import warnings
+
+    from varda.errors import VardaWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", VardaWarning)
+        try:
+            return _run(args)
+        finally:
+            for w in caught:
+                if issubclass(w.category, VardaWarning):
+                    print(f"varda fill: note: {w.message}", file=sys.stderr)
+                else:
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
+def _run(args: argparse.Namespace) -> int:
     import varda
     from varda.xr.fill import fill_dataset
 
