@@ -10,7 +10,7 @@ from varda._version import __version__
 from varda.errors import VardaError
 
 #: sub-command modules, in the order ``varda --help`` lists them
-COMMANDS = ("demo", "fill")
+COMMANDS = ("demo", "train", "fill")
 
 
 def build_parser() -> argparse.ArgumentParser:
