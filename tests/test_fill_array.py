@@ -229,3 +229,19 @@ def test_a_short_last_chunk_is_merged_silently(l96_path):
         warnings.simplefilter("error")
         out = varda.fill(da.from_array(x, chunks=(20, 8)), l96_path)  # 20, 20, 20, 10
     np.testing.assert_allclose(out.compute(), varda.fill(x, l96_path), atol=1e-5)
+
+
+def test_building_the_graph_never_runs_the_model(l96_path, monkeypatch):
+    from varda.array import fill as fill_mod
+    calls = []
+    real = fill_mod._fill_block
+
+    def spy(yb, vb, block_id=None, **kw):
+        calls.append(yb.shape)
+        return real(yb, vb, block_id=block_id, **kw)
+
+    monkeypatch.setattr(fill_mod, "_fill_block", spy)
+    lazy = varda.fill(da.from_array(gappy((2, 64, 8)), chunks=(1, 32, 8)), l96_path)
+    assert calls == [] and lazy.dtype == np.float32
+    lazy.compute()
+    assert len(calls) == 4 and all(0 not in s for s in calls)  # 2 × 2 blocks, real data only
