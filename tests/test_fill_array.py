@@ -245,3 +245,15 @@ def test_building_the_graph_never_runs_the_model(l96_path, monkeypatch):
     assert calls == [] and lazy.dtype == np.float32
     lazy.compute()
     assert len(calls) == 4 and all(0 not in s for s in calls)  # 2 × 2 blocks, real data only
+
+
+def test_fill_numpy_and_fill_dask_check_their_input_type(l96_path):
+    from varda.array import fill_dask, fill_numpy
+    x = gappy((40, 8), seed=14)
+    a = fill_numpy(x, l96_path)
+    b = fill_dask(da.from_array(x, chunks=(20, 8)), l96_path)
+    np.testing.assert_allclose(b.compute(), a, atol=1e-5)
+    with pytest.raises(TypeError, match="fill_dask"):
+        fill_numpy(da.from_array(x), l96_path)
+    with pytest.raises(TypeError, match="fill_numpy"):
+        fill_dask(x, l96_path)

@@ -270,3 +270,17 @@ def _fill_dask(obs, valid, todo: np.ndarray, ref: ModelRef, grids: Sequence[Axis
         _fill_block, yo, vo, todo=todo, ref=ref, grids=tuple(grids), in_chunks=obs.chunks,
         depth=depth, options=options, chunks=obs.chunks, dtype=np.float32,
         meta=np.empty((0,) * obs.ndim, np.float32), token="varda-fill")
+
+
+def fill_numpy(obs: np.ndarray, model: "VarModel | str | os.PathLike", **options) -> np.ndarray:
+    """:func:`fill_array` for an in-memory NumPy array (returns NumPy float32)."""
+    if _is_dask(obs):
+        raise TypeError("fill_numpy got a dask array; use fill_dask (or fill_array) to stay lazy")
+    return fill_array(np.asarray(obs), model, **options)
+
+
+def fill_dask(obs, model: "VarModel | str | os.PathLike", **options):
+    """:func:`fill_array` for a dask array (returns a lazy dask float32 array, same chunks)."""
+    if not _is_dask(obs):
+        raise TypeError(f"fill_dask needs a dask array, got {type(obs).__name__}; use fill_numpy")
+    return fill_array(obs, model, **options)
