@@ -175,7 +175,7 @@ def test_integer_and_bool_data_are_refused_naming_the_dtype(l96_path, dtype):
 
 
 def test_wrong_periodic_axis_names_expected_shape(l96_path):
-    with pytest.raises(InputError, match=r"periodic.*site=8"):
+    with pytest.raises(InputError, match=r"cannot tile.*site=8"):
         varda.fill(gappy((40, 9)), l96_path)
 
 
@@ -257,3 +257,31 @@ def test_fill_numpy_and_fill_dask_check_their_input_type(l96_path):
         fill_numpy(da.from_array(x), l96_path)
     with pytest.raises(TypeError, match="fill_numpy"):
         fill_dask(x, l96_path)
+
+
+@pytest.mark.parametrize("prior, solver, expected", [
+    ({"type": "unet", "ndim": 2, "periodic": [False, True]}, {"type": "fsgd"}, (False, True)),
+    ({"type": "flow", "ode": {"type": "lorenz96"}, "time_axis": 0}, {"type": "fsgd"},
+     (False, True)),
+    ({"type": "fold", "axis": 1, "inner": {"type": "unet", "ndim": 1, "channels": 8}},
+     {"type": "fsgd"}, (False, True)),
+    ({"type": "unet", "ndim": 2}, {"type": "lstm", "ndim": 2}, (False, False)),
+])
+def test_axes_the_model_cannot_tile(prior, solver, expected):
+    from varda.array.solve import fixed_axes
+    from varda.core.priors import PRIORS
+    if prior["type"] not in PRIORS:
+        pytest.skip(f"prior {prior['type']!r} not in this build")
+    model = varda.build_model({"prior": prior, "solver": solver, "axes": ["time", "site"],
+                               "patch_shape": [16, 8]})
+    assert fixed_axes(model) == expected
+
+
+def test_ode_flow_model_refuses_a_different_number_of_sites(tmp_path):
+    cfg = {"prior": {"type": "flow", "ode": {"type": "lorenz96"}, "time_axis": 0},
+           "solver": {"type": "fsgd", "step": 0.01}, "axes": ["time", "site"],
+           "patch_shape": [16, 8], "n_iter": 2}
+    with pytest.raises(InputError, match=r"site.*must equal the model's patch \(8\)"):
+        varda.fill(gappy((40, 12)), varda.build_model(cfg))
+    out = varda.fill(gappy((40, 8)), varda.build_model(cfg))  # the time axis tiles
+    assert np.isfinite(out).all()

@@ -14,7 +14,7 @@ import numpy as np
 
 from varda.array.model_cache import ModelRef, get_model, model_ref, resolve_model
 from varda.array.patches import blend_patches
-from varda.array.solve import model_solver, periodic_axes
+from varda.array.solve import fixed_axes, model_solver
 from varda.array.tiling import AxisGrid, stride_for
 from varda.array.validate import COMPLETE_CHOICES, check_array, check_summary
 from varda.core.model import VarModel
@@ -105,7 +105,7 @@ def _plan(obs, model, options: FillOptions, name: str,
                          "models (one variable per call)")
     axes = info_model.axes
     names = tuple(axis_names) if axis_names is not None else axes
-    periodic = periodic_axes(info_model)
+    periodic = fixed_axes(info_model)
     check_array(obs, name=name, model_axes=axes, axis_names=names,
                 patch=info_model.patch_shape, periodic=periodic)
     nd = len(axes)

@@ -40,9 +40,9 @@ def check_array(obs, *, name: str, model_axes: Sequence[str], axis_names: Sequen
     for ax, n, p, per in zip(axis_names, trailing, patch, periodic):
         if per and n != p:
             raise InputError(
-                f"{name}: axis {ax!r} has {n} points but it is periodic in this model, which "
-                f"cannot tile or pad it: its size must equal the model's patch ({p}); expected "
-                f"shape {shape}, got {tuple(obs.shape)}")
+                f"{name}: axis {ax!r} has {n} points but this model cannot tile or pad it "
+                f"(periodic, folded into channels or an ODE state axis): its size must equal "
+                f"the model's patch ({p}); expected shape {shape}, got {tuple(obs.shape)}")
 
 
 def check_summary(*, name: str, n_inf: int, n_obs: np.ndarray, n_valid: np.ndarray,
