@@ -31,12 +31,13 @@ def observations(da: xr.DataArray, *, dims: "Mapping[str, str] | None" = None,
     """The observations y and Ω (bool, True where observed) of ``da``.
 
     Args:
+        dims: ``{model_axis: dim}``; only its time entry matters here (which dim is time).
         mask: static mask, as in :func:`fill_dataarray` (land is never "observed").
 
     Returns:
         ``(y, omega)``: y is ``da`` with NaN wherever Ω is False.
     """
-    valid = static_mask(da, mask, time_dim(da, {}))
+    valid = static_mask(da, mask, time_dim(da, dims or {}))
     omega = observed_mask(da, valid)
     name = da.name if da.name is not None else "data"
     return da.where(omega), omega.rename(f"{name}_observed")
