@@ -138,7 +138,7 @@ def main(argv: "list[str] | None" = None) -> int:
                                  capture_output=True, text=True, check=True)
             lengths.append(json.loads(res.stdout.strip().splitlines()[-1]))
             print(lengths[-1], flush=True)
-        workers = workers_speedup(base * (2 if args.quick else 1), chunk, model)
+        workers = workers_speedup(base * (2 if args.quick else 4), chunk, model)
         print(workers, flush=True)
     doc = {
         "command": "python benchmarks/bench_fill.py" + (" --quick" if args.quick else ""),
