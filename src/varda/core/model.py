@@ -69,12 +69,14 @@ class VarModel(nn.Module):
         # the flow prior integrates its ODE on the model's working (normalised) state: right for
         # a learned ODE, wrong for the true Lorenz-96 equations unless mean 0 and std 1
         from varda.core.ode import Lorenz96
-        if isinstance(getattr(self.prior, "ode", None), Lorenz96) and \
-                (self.norm_mean != 0.0 or self.norm_std != 1.0):
+        ode = getattr(self.prior, "ode", None)
+        if isinstance(ode, Lorenz96) and \
+                (self.norm_mean, self.norm_std) != (ode.norm_mean, ode.norm_std):
             warnings.warn(
                 f"the flow prior integrates the Lorenz-96 equations on the normalised state "
                 f"(mean={self.norm_mean:g}, std={self.norm_std:g}), which is not Lorenz-96 "
-                "physics; keep the normalisation at mean 0, std 1 for a physical ODE prior",
+                "physics; keep the normalisation at mean 0, std 1 for a physical ODE prior (or "
+                "give the ODE the same norm_mean/norm_std)",
                 UserWarning, stacklevel=3)
 
     # -- configuration -------------------------------------------------------------------

@@ -31,14 +31,28 @@ class Lorenz96(nn.Module):
     Args:
         forcing: the constant forcing F (8 gives chaos).
         learn_forcing: make F a trainable parameter.
+        norm_mean, norm_std: the state is given normalised, z = (x − mean) / std (as inside a
+            VarModel with that normalisation); the tendency is then dz/dt = f(std·z + mean)/std.
+            The defaults (0, 1) mean raw units.
     """
 
-    def __init__(self, *, forcing: float = 8.0, learn_forcing: bool = False) -> None:
+    def __init__(self, *, forcing: float = 8.0, learn_forcing: bool = False,
+                 norm_mean: float = 0.0, norm_std: float = 1.0) -> None:
         super().__init__()
+        if norm_std <= 0:
+            raise ValueError(f"norm_std must be > 0, got {norm_std}")
         self.forcing = nn.Parameter(torch.tensor(float(forcing)), requires_grad=learn_forcing)
+        self.norm_mean, self.norm_std = float(norm_mean), float(norm_std)
         self.config = {"forcing": forcing, "learn_forcing": learn_forcing}
+        if (self.norm_mean, self.norm_std) != (0.0, 1.0):
+            self.config.update(norm_mean=self.norm_mean, norm_std=self.norm_std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if (self.norm_mean, self.norm_std) != (0.0, 1.0):
+            return self._raw(x * self.norm_std + self.norm_mean) / self.norm_std
+        return self._raw(x)
+
+    def _raw(self, x: torch.Tensor) -> torch.Tensor:
         xp1 = torch.roll(x, -1, dims=-1)
         xm1 = torch.roll(x, 1, dims=-1)
         xm2 = torch.roll(x, 2, dims=-1)

@@ -93,7 +93,27 @@ class ConvLSTMSolver(nn.Module):
         return x - dx, {"alpha": state["alpha"], "h": h, "c": c}
 
 
-SOLVERS: dict[str, type[nn.Module]] = {"fsgd": FSGD, "lstm": ConvLSTMSolver}
+class FoldedSolver(nn.Module):
+    """Run the solver ``inner`` with spatial axis ``axis`` folded into the channels
+    (see :class:`varda.core.priors.fold.FoldedPrior`): ``(B, C, T, S)`` → ``(B, C·S, T)``."""
+
+    def __init__(self, *, inner: dict, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = int(axis)
+        self.inner = build_solver(inner)
+        self.config = {"inner": dict(inner), "axis": self.axis}
+
+    def init_state(self, x: torch.Tensor, grad: torch.Tensor) -> Any:
+        from varda.core.priors.fold import fold_axis
+        return self.inner.init_state(fold_axis(x, self.axis), fold_axis(grad, self.axis))
+
+    def step(self, x: torch.Tensor, grad: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        from varda.core.priors.fold import fold_axis, unfold_axis
+        z, state = self.inner.step(fold_axis(x, self.axis), fold_axis(grad, self.axis), state)
+        return unfold_axis(z, x.shape, self.axis), state
+
+
+SOLVERS: dict[str, type[nn.Module]] = {"fsgd": FSGD, "lstm": ConvLSTMSolver, "fold": FoldedSolver}
 
 
 def build_solver(config: dict) -> nn.Module:

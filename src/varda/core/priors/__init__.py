@@ -5,6 +5,7 @@ from torch import nn
 
 from varda.core.priors.autoencoder import DenseAE
 from varda.core.priors.flow import ODEFlowPrior
+from varda.core.priors.fold import FoldedPrior
 from varda.core.priors.pca import PCAPrior
 from varda.core.priors.unet import TwoScaleUNet
 from varda.errors import unknown_choice
@@ -14,6 +15,7 @@ PRIORS: dict[str, type[nn.Module]] = {
     "ae": DenseAE,
     "unet": TwoScaleUNet,
     "flow": ODEFlowPrior,
+    "fold": FoldedPrior,
 }
 
 
@@ -26,4 +28,4 @@ def build_prior(config: dict) -> nn.Module:
     return PRIORS[kind](**cfg)
 
 
-__all__ = ["PRIORS", "build_prior", "PCAPrior", "DenseAE", "TwoScaleUNet", "ODEFlowPrior"]
+__all__ = ["PRIORS", "build_prior", "PCAPrior", "DenseAE", "TwoScaleUNet", "ODEFlowPrior", "FoldedPrior"]

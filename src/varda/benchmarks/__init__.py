@@ -1,0 +1,1 @@
+"""Reproducible benchmarks (training + scoring code shared by recipes/ and the CLI demo)."""

@@ -1,0 +1,181 @@
+"""Lorenz-96 benchmark: generator, R-score normalisation, quick path, shipped models."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from varda.benchmarks import l96
+from varda.datasets.lorenz96 import (l96_masks, l96_tendency, make_l96_benchmark,
+                                     simulate_l96)
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("VARDA_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def small(**kw):
+    return make_l96_benchmark(**{"n_train": 12, "n_test": 4, "n_val": 3, **kw})
+
+
+def test_shapes_and_splits():
+    b = small()
+    assert b.train.x.shape == (9, 200, 40) and b.val.x.shape == (3, 200, 40)
+    assert b.test.x.shape == (4, 200, 40)
+    for s in (b.train, b.val, b.test):
+        assert s.x.dtype == np.float32 and s.y.shape == s.mask.shape == s.x.shape
+        assert np.isnan(s.y[~s.mask]).all() and np.isfinite(s.y[s.mask]).all()
+
+
+def test_observation_rate_and_pattern():
+    b = small()
+    m = b.train.mask
+    assert m.mean() == pytest.approx(0.125)
+    assert not m[:, 1::4].any() and not m[:, 2::4].any() and not m[:, 3::4].any()
+    assert (m[:, ::4].sum(-1) == 20).all()
+    # independent masks: windows differ
+    assert not np.array_equal(m[0], m[1])
+
+
+def test_noise_variance():
+    b = make_l96_benchmark(n_train=40, n_test=2, seed=3)
+    s = b.train
+    resid = (s.y - s.x)[s.mask]
+    assert resid.var() == pytest.approx(2.0, rel=0.05)
+    assert abs(resid.mean()) < 0.05
+
+
+def test_shared_mask_variant():
+    b = small(shared_mask=True)
+    m = np.concatenate([b.train.mask, b.val.mask, b.test.mask])
+    assert (m == m[0]).all() and m.mean() == pytest.approx(0.125)
+
+
+def test_seeds_reproducible_and_cache_identical(tmp_path):
+    a = small(seed=5, cache=False)
+    b = small(seed=5)            # writes the cache
+    c = small(seed=5)            # reads the cache
+    d = small(seed=6, cache=False)
+    for s in ("train", "test"):
+        np.testing.assert_array_equal(getattr(a, s).x, getattr(c, s).x)
+        np.testing.assert_array_equal(getattr(a, s).y, getattr(b, s).y)
+        np.testing.assert_array_equal(getattr(a, s).mask, getattr(c, s).mask)
+    assert not np.array_equal(a.test.x, d.test.x)
+    assert list((tmp_path / "cache" / "l96").glob("traj-*.npy"))
+
+
+def test_simulation_matches_reference_rk4():
+    x = simulate_l96(5, burn_in=3, n_substeps=2, seed=1)
+    rng = np.random.default_rng(1)
+    z = 8.0 + rng.normal(0.0, 1.0, 40)
+    h = 0.025
+    ref = []
+    for t in range(8):
+        for _ in range(2):
+            k1 = l96_tendency(z); k2 = l96_tendency(z + h / 2 * k1)
+            k3 = l96_tendency(z + h / 2 * k2); k4 = l96_tendency(z + h * k3)
+            z = z + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        if t >= 3:
+            ref.append(z)
+    np.testing.assert_allclose(x, np.array(ref), rtol=1e-12, atol=1e-12)
+
+
+def test_train_and_test_disjoint_later_part():
+    b = make_l96_benchmark(n_train=4, n_test=2, gap=50)
+    traj = simulate_l96((4 + 2) * 200 + 50).astype(np.float32)
+    np.testing.assert_array_equal(b.test.x[0], traj[4 * 200 + 50: 4 * 200 + 250])
+    np.testing.assert_array_equal(b.train.x[-1], traj[600:800])
+
+
+def test_masks_validation():
+    with pytest.raises(ValueError, match="n_obs_sites"):
+        l96_masks(2, n_obs_sites=41)
+
+
+def test_r_score_normalisation():
+    b = small()
+    # the paper's normalisation: MSE / mean(x²) of the training data (train + val windows)
+    allx = np.concatenate([b.train.x, b.val.x]).astype(np.float64)
+    assert b.scale == pytest.approx(float((allx ** 2).mean()), rel=1e-6)
+    xh = b.test.x + 1.0          # a constant error of 1: MSE 1
+    s = l96.scores(xh, b.test, b.scale)
+    assert s["mse"] == pytest.approx(1.0, rel=1e-5)
+    assert s["r_score"] == pytest.approx(1.0 / b.scale, rel=1e-5)
+    assert s["i_score"] == pytest.approx(1.0 / b.scale, rel=1e-5)
+    # the reference notebook's RK4+LSTM MSE of 0.827 is its R 4.46e-2: scale ≈ 18.5
+    assert 17.0 < make_l96_benchmark(n_train=200, n_test=2).scale < 20.5
+
+
+def test_fourdvar_true_physics_beats_climatology():
+    b = small()
+    x, y, m = l96.tensors(b.test)
+    xh = l96.fourdvar(y, m, lam=100.0, n_iter=60, fill=float(b.train.x.mean()))
+    r = l96.scores(xh[:, 0].numpy(), b.test, b.scale)["r_score"]
+    clim = l96.scores(np.full_like(b.test.x, b.train.x.mean()), b.test, b.scale)["r_score"]
+    assert r < 0.3 * clim
+
+
+def test_quick_path_end_to_end_tiny():
+    torch.manual_seed(0)
+    res = l96.run_quick(size="tiny", threads=2, log=lambda s: None)
+    assert set(res["rows"]) == set(l96.ROWS)
+    for row, r in res["rows"].items():
+        assert np.isfinite(r["test"]["r_score"]) and r["test"]["r_score"] > 0, row
+    assert l96.markdown_table(res).count("\n") == len(l96.ROWS) + 2
+
+
+@pytest.mark.parametrize("name,max_r", [("l96-unet-joint", 0.03), ("l96-rk4-lstm", 0.06)])
+def test_pretrained_models_load_offline_and_score(name, max_r):
+    import varda
+    if name not in varda.pretrained_names():
+        pytest.fail(f"pretrained model {name} is not shipped")
+    model = varda.load(name)
+    assert model.axes == ("time", "site") and model.patch_shape == (200, 40)
+    card = model.meta["model_card"]
+    assert {"protocol", "scores_test", "train_wall_s", "command"} <= set(card)
+    # a freshly drawn test set: another seed, so neither the trajectory nor the masks were seen
+    b = make_l96_benchmark(n_train=30, n_test=16, seed=123)
+    torch.set_num_threads(2)
+    s = l96.evaluate(model, b.test, b.scale)
+    assert s["r_score"] < max_r, s
+
+
+def test_fold_layout_roundtrip_and_channels():
+    from varda.core.priors.fold import fold_axis, unfold_axis
+    x = torch.randn(3, 2, 5, 7)
+    z = fold_axis(x, 1)
+    assert z.shape == (3, 14, 5)
+    assert torch.equal(z[:, 3], x[:, 0, :, 3]) and torch.equal(z[:, 7 + 2], x[:, 1, :, 2])
+    assert torch.equal(unfold_axis(z, x.shape, 1), x)
+    assert torch.equal(unfold_axis(fold_axis(x, 0), x.shape, 0), x)
+
+
+def test_folded_model_builds_saves_and_reloads(tmp_path):
+    import varda
+    m = l96.unet_model(hidden_prior=4, hidden_solver=4, n_iter=2)
+    y = torch.randn(2, 1, 200, 40)
+    mask = (torch.rand(2, 1, 200, 40) < 0.125).float()
+    out = m.reconstruct(y, mask)
+    assert out.shape == y.shape and torch.isfinite(out).all()
+    m2 = varda.load(m.save(tmp_path / "m"))
+    assert torch.allclose(m2.reconstruct(y, mask), out, atol=1e-6)
+
+
+def test_normalised_lorenz96_is_the_same_physics():
+    from varda.core.ode import Lorenz96
+    x = torch.randn(4, 1, 40) * 3.6 + 2.3
+    raw, norm = Lorenz96(), Lorenz96(norm_mean=2.3, norm_std=3.6)
+    torch.testing.assert_close(norm((x - 2.3) / 3.6) * 3.6, raw(x), rtol=1e-5, atol=1e-5)
+    # FSGD on the normalised cost takes exactly the raw-unit steps (U scales by 1/std², its
+    # gradient in z by 1/std): the reconstructions agree
+    b = small()
+    _, y, mask = l96.tensors(b.test)
+    kw = dict(lam=100.0, step=0.9 / 816, n_iter=30)
+    x0 = torch.where(mask > 0, y, torch.full_like(y, 2.3))
+    with torch.no_grad():
+        ra = l96.rk4_model("fsgd", **kw).eval()(y, mask, x0=x0)
+        m = l96.rk4_model("fsgd", mean=2.3, std=3.6, **kw).eval()
+        nz = m.denormalize(m(m.normalize(y) * mask, mask, x0=m.normalize(x0)))
+    torch.testing.assert_close(nz, ra, rtol=1e-3, atol=1e-3)
+    assert not torch.allclose(ra, y)
