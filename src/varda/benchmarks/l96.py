@@ -330,7 +330,9 @@ def _train(model: VarModel, bench: L96Benchmark, *, mode: str, epochs: int, batc
         x, y, m = (time_crops(t, crop) for t in (x, y, m))
     val = tensors(bench.val)
     levels = curriculum_levels(n_iter)
-    sched: dict[int, int] = {0: levels[0]}
+    first = levels[-1] if ramp[1] <= 0 else (levels[min(1, len(levels) - 1)] if ramp[0] <= 0
+                                             else levels[0])
+    sched: dict[int, int] = {0: first}
 
     def cb(e: dict) -> None:
         frac = e["time_s"] / max(max_time, 1e-9)
