@@ -316,7 +316,7 @@ def curriculum_levels(k: int) -> list[int]:
 def _train(model: VarModel, bench: L96Benchmark, *, mode: str, epochs: int, batch_size: int,
            lr: float, max_time: float, n_iter: int, seed: int, progress: bool,
            loss_weights=(1.0, 0.05, 0.05), ramp=(0.1, 0.3), crop: int = 0,
-           log: Callable[[str], None] = print) -> dict:
+           k_levels=None, log: Callable[[str], None] = print) -> dict:
     """Train with :func:`varda.core.training.fit` and a *time-based* iteration curriculum:
     K/4 for the first ``ramp[0]`` of ``max_time``, K/2 until ``ramp[1]``, then K (the
     schedule dict is extended from fit's per-epoch callback, so the ramp adapts to the
@@ -330,15 +330,18 @@ def _train(model: VarModel, bench: L96Benchmark, *, mode: str, epochs: int, batc
     if crop:
         x, y, m = (time_crops(t, crop) for t in (x, y, m))
     val = tensors(bench.val)
-    levels = curriculum_levels(n_iter)
-    first = levels[-1] if ramp[1] <= 0 else (levels[min(1, len(levels) - 1)] if ramp[0] <= 0
-                                             else levels[0])
-    sched: dict[int, int] = {0: first}
+    levels = list(k_levels) if k_levels else curriculum_levels(n_iter)
+    ramp = tuple(ramp)[:len(levels) - 1]
+    if len(ramp) < len(levels) - 1:
+        raise ValueError(f"ramp needs {len(levels) - 1} fractions for levels {levels}, got {ramp}")
+
+    def level_at(frac: float) -> int:
+        return levels[sum(1 for r in ramp if frac >= r)]
+
+    sched: dict[int, int] = {0: level_at(0.0)}
 
     def cb(e: dict) -> None:
-        frac = e["time_s"] / max(max_time, 1e-9)
-        lv = levels[-1] if frac >= ramp[1] else (levels[min(1, len(levels) - 1)]
-                                                  if frac >= ramp[0] else levels[0])
+        lv = level_at(e["time_s"] / max(max_time, 1e-9))
         if lv != sched[max(sched)]:
             sched[e["epoch"]] = lv     # fit reads the schedule at the start of each epoch
         log(f"  epoch {e['epoch']} K={e['n_iter']} loss={e['train_loss']:.4g} "
@@ -501,7 +504,8 @@ def run_row(row: str, *, size: str = "full", seed: int = 0, progress: bool = Fal
         tr = _train(model, bench, mode=mode, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
                     lr=cfg["lr"], max_time=cfg["max_time"], n_iter=cfg["n_iter"], seed=seed,
                     progress=progress, loss_weights=cfg.get("loss_weights", (1.0, 0.05, 0.05)),
-                    crop=cfg.get("crop", 0), ramp=tuple(cfg.get("ramp", (0.1, 0.3))), log=log)
+                    crop=cfg.get("crop", 0), ramp=tuple(cfg.get("ramp", (0.1, 0.3))),
+                    k_levels=cfg.get("k_levels"), log=log)
         dae_s = res.get("dae_pretrain", {}).get("wall_s", 0.0)
         res.update(train_wall_s=round(tr["train_wall_s"] + dae_s + prev_wall, 1),
                    joint_wall_s=tr["train_wall_s"], epochs_run=tr["epochs_run"],
