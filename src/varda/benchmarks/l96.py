@@ -64,7 +64,8 @@ SETTINGS: dict[str, dict[str, dict]] = {
         # the configuration of the shipped l96-unet-joint (see docs/l96.md for the variants
         # tried: time crops + denoising pre-training of the prior did not do better)
         "unet_joint": dict(hidden_prior=32, hidden_solver=32, n_iter=10, epochs=200,
-                           batch_size=32, lr=2e-3, max_time=1500, second_order=True),
+                           batch_size=32, lr=2e-3, max_time=960, second_order=True,
+                           k_levels=[2, 4, 6, 8, 10], ramp=[0.08, 0.2, 0.35, 0.5]),
         "bilinear_joint": dict(hidden=64, n_iter=12, epochs=1000, batch_size=32, lr=3e-3,
                                max_time=1200, second_order=False, crop=40,
                                loss_weights=(1.0, 1.0, 0.05)),
