@@ -1,4 +1,4 @@
-"""``varda demo``: train small Lorenz-96 models (about a minute on 2 CPU cores) and print
+"""``varda demo``: train small Lorenz-96 models (a minute or two on 2 CPU cores) and print
 their scores next to the paper's. It runs the quick path of the Table-2 protocol
 (:func:`varda.benchmarks.l96.run_quick`); the full runs are in ``recipes/l96_table2.py``."""
 from __future__ import annotations
