@@ -67,3 +67,27 @@ def test_normalising_a_physical_flow_prior_warns() -> None:
         warnings.simplefilter("error")
         build_model(cfg)
         build_model(learned).set_normalization(2.0, 3.6)   # a learned ODE: fine
+
+
+def test_grad_iters_truncates_backprop_but_not_the_forward_pass() -> None:
+    from varda.core.model import build_model
+    cfg = {"prior": {"type": "unet", "ndim": 2, "hidden": 4, "periodic": [False, True]},
+           "solver": {"type": "lstm", "ndim": 2, "hidden": 4, "periodic": [False, True]},
+           "axes": ["time", "site"], "patch_shape": [8, 8], "n_iter": 4}
+    torch.manual_seed(0)
+    y, m = torch.randn(2, 1, 8, 8), (torch.rand(2, 1, 8, 8) < 0.5).float()
+    x = torch.randn(2, 1, 8, 8)
+    grads, outs = {}, {}
+    for gi in (None, 4, 2):
+        torch.manual_seed(1)
+        model = build_model({**cfg, "grad_iters": gi}).train()
+        out = model(y, m)
+        ((out - x) ** 2).mean().backward()
+        outs[gi] = out.detach()
+        grads[gi] = torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
+        assert model.config["grad_iters"] == gi
+    torch.testing.assert_close(outs[2], outs[None])          # same iterations, same result
+    torch.testing.assert_close(grads[4], grads[None])        # grad_iters >= K: full backprop
+    assert not torch.allclose(grads[2], grads[None])         # truncated: a different gradient
+    with pytest.raises(ValueError, match="grad_iters"):
+        build_model({**cfg, "grad_iters": 0})

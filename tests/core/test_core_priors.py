@@ -142,3 +142,28 @@ def test_pad_axes_matches_torch_padding(periodic: tuple[bool, bool]) -> None:
     assert torch.equal(out, ref)
     with pytest.raises(ValueError, match="exceeds axis length"):
         pad_axes(x, (6, 0), (True, False))
+
+
+@pytest.mark.parametrize("ndim,pool", [(1, 2), (2, (2, 1)), (2, 2)])
+def test_blind_unet_output_does_not_see_its_own_point(ndim: int, pool) -> None:
+    from varda.core.priors.unet import TwoScaleUNet
+    torch.manual_seed(0)
+    net = TwoScaleUNet(ndim=ndim, hidden=4, depth=0, kernel=3, pool=pool,
+                       periodic=[False, True][:ndim] if ndim == 2 else False, blind=True)
+    shape = (1, 1, 8, 6)[:2 + ndim]
+    x = torch.randn(shape, dtype=torch.float64)
+    net = net.double()
+    jac = torch.autograd.functional.jacobian(lambda v: net(v).reshape(-1), x).reshape(x.numel(), x.numel())
+    assert torch.count_nonzero(jac.diagonal()) == 0
+    assert jac.abs().sum() > 0            # but it does see the neighbours
+    # the same network without the blind spot sees every point
+    plain = TwoScaleUNet(ndim=ndim, hidden=4, depth=0, kernel=3, pool=pool).double()
+    jp = torch.autograd.functional.jacobian(lambda v: plain(v).reshape(-1), x).reshape(x.numel(), x.numel())
+    assert torch.count_nonzero(jp.diagonal()) > 0
+
+
+def test_blind_unet_needs_depth_zero() -> None:
+    from varda.core.priors.unet import TwoScaleUNet
+    with pytest.raises(ValueError, match="depth=0"):
+        TwoScaleUNet(ndim=1, depth=1, blind=True)
+    assert TwoScaleUNet(ndim=1, depth=0, blind=True).config["blind"] is True

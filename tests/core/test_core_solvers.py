@@ -143,3 +143,34 @@ def test_lstm_dropout_only_in_training(tiny_model) -> None:
     model.train()
     a, b = model(y, mask, n_iter=2), model(y, mask, n_iter=2)
     assert not torch.equal(a, b)
+
+
+def test_lstm_scale_by_iterations_divides_each_update_by_k() -> None:
+    torch.manual_seed(0)
+    plain = ConvLSTMSolver(ndim=2, hidden=4, periodic=[False, True]).eval()
+    scaled = ConvLSTMSolver(ndim=2, hidden=4, periodic=[False, True], scale_by_iterations=True).eval()
+    scaled.load_state_dict(plain.state_dict())
+    x, g = torch.randn(2, 1, 6, 8), torch.randn(2, 1, 6, 8)
+    dx_plain = x - plain.step(x, g, plain.init_state(x, g, n_iter=5))[0]
+    dx_scaled = x - scaled.step(x, g, scaled.init_state(x, g, n_iter=5))[0]
+    torch.testing.assert_close(dx_scaled, dx_plain / 5)
+    assert scaled.config["scale_by_iterations"] is True and "scale_by_iterations" not in plain.config
+    with pytest.raises(ValueError, match="pass n_iter"):
+        scaled.init_state(x, g)
+
+
+def test_model_passes_its_iteration_count_to_the_solver() -> None:
+    from varda.core.model import build_model
+    cfg = {"prior": {"type": "unet", "ndim": 2, "hidden": 4, "periodic": [False, True]},
+           "solver": {"type": "lstm", "ndim": 2, "hidden": 4, "periodic": [False, True],
+                      "scale_by_iterations": True},
+           "axes": ["time", "site"], "patch_shape": [8, 8], "n_iter": 3}
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    y, m = torch.randn(2, 1, 8, 8), (torch.rand(2, 1, 8, 8) < 0.5).float()
+    one = model(y, m, n_iter=1)
+    g, _ = model._grad(y * m, y * m, m, False)
+    dx = model.solver.out(model.solver.cell(model.solver.init_state(y, g, n_iter=1)["alpha"] * g,
+                                            *[torch.zeros(2, 4, 8, 8)] * 2)[0])
+    torch.testing.assert_close(one, y * m - dx)          # K = 1: the full update
+    assert build_model(model.config).solver.scale_by_iterations

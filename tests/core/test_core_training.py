@@ -183,3 +183,47 @@ def test_solver_mode_with_true_physics_prior() -> None:
                **{**KW, "lr": 1e-2})
     assert min(h["val_mse"] for h in hist[1:]) < hist[0]["val_mse"]
     assert model.prior.ode.forcing.item() == 8.0
+
+
+def test_steps_per_epoch_draws_fixed_number_of_batches(tiny_model) -> None:
+    model = tiny_model()
+    x, y, m = _data(44, 0)          # 40 training + 4 validation samples
+    seen_batches = []
+    orig = model.forward
+
+    def spy(yb, *a, **k):
+        seen_batches.append(yb.shape[0])
+        return orig(yb, *a, **k)
+
+    model.forward = spy
+    hist = fit(model, x, y, m, epochs=3, steps_per_epoch=2, batch_size=8,
+               n_iter_schedule={0: 1}, **{k: v for k, v in KW.items() if k != "batch_size"})
+    assert len(hist) == 3
+    # 2 training batches of 8 per epoch, the stream wrapping over the 40 training samples
+    train_calls = [b for b in seen_batches if b == 8]
+    assert len(train_calls) == 6 and len(seen_batches) == 6 + 3    # + one validation call/epoch
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        fit(tiny_model(), x, y, m, epochs=1, steps_per_epoch=0, **KW)
+
+
+def test_cosine_lr_decays_from_lr0_to_final_factor() -> None:
+    from varda.core.training import _cosine_lr
+    groups = [{"lr0": 1e-2, "lr": 1e-2}, {"lr0": 2e-3, "lr": 2e-3}]
+    _cosine_lr(groups, 0.1, 0.0)
+    assert groups[0]["lr"] == pytest.approx(1e-2) and groups[1]["lr"] == pytest.approx(2e-3)
+    _cosine_lr(groups, 0.1, 0.5)
+    assert groups[0]["lr"] == pytest.approx(1e-2 * 0.55)
+    _cosine_lr(groups, 0.1, 1.0)
+    assert groups[0]["lr"] == pytest.approx(1e-3) and groups[1]["lr"] == pytest.approx(2e-4)
+    _cosine_lr(groups, 0.1, 7.0)                       # clipped to the end of the schedule
+    assert groups[0]["lr"] == pytest.approx(1e-3)
+
+
+def test_fit_with_lr_final_changes_the_trajectory(tiny_model) -> None:
+    x, y, m = _data(32, 0)
+    a, b = tiny_model(), tiny_model()
+    b.load_state_dict(a.state_dict())
+    ha = fit(a, x, y, m, epochs=3, n_iter_schedule={0: 2}, **KW)
+    hb = fit(b, x, y, m, epochs=3, n_iter_schedule={0: 2}, lr_final=5e-4, **KW)
+    assert ha[0]["train_loss"] == pytest.approx(hb[0]["train_loss"])  # first epoch: full lr
+    assert ha[-1]["train_loss"] != hb[-1]["train_loss"]

@@ -61,46 +61,56 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "fourdvar": dict(lams=[1000.0, 10000.0], n_iter=900, n_val=16, chunk=16),
         "rk4_lstm": dict(hidden=64, n_iter=12, epochs=1000, batch_size=32, lr=3e-3, lam=3.0,
                          max_time=1500, second_order=True, crop=40),
-        # the configuration of the shipped l96-unet-joint (see docs/l96.md for the variants
-        # tried: time crops + denoising pre-training of the prior did not do better)
-        "unet_joint": dict(hidden_prior=32, hidden_solver=32, n_iter=10, epochs=200,
-                           batch_size=32, lr=2e-3, max_time=960, second_order=True,
-                           k_levels=[2, 4, 6, 8, 10], ramp=[0.08, 0.2, 0.35, 0.5]),
-        "bilinear_joint": dict(hidden=64, n_iter=12, epochs=1000, batch_size=32, lr=3e-3,
-                               max_time=1200, second_order=False, crop=40,
-                               loss_weights=(1.0, 1.0, 0.05)),
-        "unet_joint_shared": dict(hidden_prior=32, hidden_solver=32, n_iter=8, epochs=1000,
-                                  batch_size=32, lr=3e-3, max_time=900, second_order=True,
-                                  crop=40, dae_budget=60, dae_sigma=1.0),
+        # the configuration of the shipped l96-unet-joint (docs/l96.md: the variants tried
+        # and what each choice bought): 2-D (site-equivariant) U-Net with a blind spot,
+        # pre-trained on the truths as a predictor, λ from Bayes, + 2-D ConvLSTM solver
+        "unet_joint": dict(layout="2d", hidden_prior=16, hidden_solver=8, depth=0,
+                           prior_kernel=[3, 5], blind=True, prior_budget=60,
+                           lambda_from_prior=True, n_iter=10, k_levels=[2, 4, 6, 8, 10],
+                           ramp=[0.1, 0.25, 0.45, 0.65], lr=5e-3, lr_decay_start=0.7,
+                           lr_final=5e-4, batch_size=32, steps_per_epoch=100, val_windows=64,
+                           crop=40, max_time=1620, epochs=100000, second_order=True),
+        # learned bilinear ODE fitted to the truths (60 s), then joint with a 2-D ConvLSTM
+        # trained at K = 16 with backprop through the last 6 iterations
+        "bilinear_joint": dict(layout="2d", hidden=8, lam=3.0, second_order=True, n_iter=16,
+                               grad_iters=6, k_levels=[2, 4, 8, 16], ramp=[0.08, 0.18, 0.35],
+                               lr=5e-3, lr_decay_start=0.5, lr_final=5e-4, batch_size=32,
+                               steps_per_epoch=100, val_windows=64, crop=40, prior_budget=60,
+                               max_time=1620, epochs=100000, loss_weights=(1.0, 0.05, 0.05)),
     },
     "quick": {
         "rk4_fsgd": dict(lams=[10.0, 100.0], step_fracs=[0.9], k_max=300, n_val=8),
         "fourdvar": dict(lams=[1000.0], n_iter=150, n_val=8, chunk=16),
         "rk4_lstm": dict(hidden=32, n_iter=8, epochs=100, batch_size=32, lr=3e-3, lam=3.0,
                          max_time=20, second_order=True, crop=40),
-        "unet_joint": dict(hidden_prior=32, hidden_solver=32, n_iter=6, epochs=100,
-                           batch_size=32, lr=3e-3, max_time=20, second_order=True, crop=40,
-                           dae_budget=10, dae_sigma=1.0),
-        "bilinear_joint": dict(hidden=32, n_iter=8, epochs=100, batch_size=32, lr=3e-3,
-                               max_time=15, second_order=False, crop=40,
-                               loss_weights=(1.0, 1.0, 0.05)),
-        "unet_joint_shared": dict(hidden_prior=32, hidden_solver=32, n_iter=6, epochs=100,
-                                  batch_size=32, lr=3e-3, max_time=15, second_order=True,
-                                  crop=40, dae_budget=5, dae_sigma=1.0),
+        "unet_joint": dict(layout="2d", hidden_prior=16, hidden_solver=8, depth=0,
+                           prior_kernel=[3, 5], blind=True, prior_budget=4,
+                           lambda_from_prior=True, n_iter=4, k_levels=[2, 4], ramp=[0.4],
+                           lr=5e-3, batch_size=32, steps_per_epoch=10, val_windows=16, crop=40,
+                           max_time=16, epochs=1000, second_order=True),
+        "bilinear_joint": dict(layout="2d", hidden=8, lam=3.0, second_order=True, n_iter=4,
+                               k_levels=[2, 4], ramp=[0.4], lr=5e-3, batch_size=32,
+                               steps_per_epoch=10, val_windows=16, crop=40, prior_budget=4,
+                               max_time=12, epochs=1000, loss_weights=(1.0, 0.05, 0.05)),
     },
     "tiny": {
         "rk4_fsgd": dict(lams=[1.0], step_fracs=[0.9], k_max=20, n_val=4),
         "fourdvar": dict(lams=[100.0], n_iter=10, n_val=4, chunk=8),
         "rk4_lstm": dict(hidden=4, n_iter=2, epochs=1, batch_size=8, lr=3e-3, lam=3.0,
                          max_time=5, second_order=True, crop=40),
-        "unet_joint": dict(hidden_prior=4, hidden_solver=4, n_iter=2, epochs=1, batch_size=8,
-                           lr=3e-3, max_time=5, second_order=True, crop=40, dae_budget=1),
-        "bilinear_joint": dict(hidden=4, n_iter=2, epochs=1, batch_size=8, lr=3e-3, max_time=5,
-                               second_order=False, loss_weights=(1.0, 1.0, 0.05)),
-        "unet_joint_shared": dict(hidden_prior=4, hidden_solver=4, n_iter=2, epochs=1,
-                                  batch_size=8, lr=3e-3, max_time=5, second_order=True),
+        "unet_joint": dict(layout="2d", hidden_prior=4, hidden_solver=4, depth=0,
+                           prior_kernel=[3, 5], blind=True, prior_budget=1,
+                           lambda_from_prior=True, n_iter=2, epochs=1, batch_size=8,
+                           steps_per_epoch=2, lr=3e-3, max_time=5, second_order=True, crop=40),
+        "bilinear_joint": dict(layout="2d", hidden=4, n_iter=2, epochs=1, batch_size=8, lr=3e-3,
+                               steps_per_epoch=2, max_time=5, second_order=True, grad_iters=1,
+                               prior_budget=1, loss_weights=(1.0, 0.05, 0.05)),
     },
 }
+
+# the paper's shared-mask variant trains exactly like the independent-mask row
+for _size in SETTINGS.values():
+    _size["unet_joint_shared"] = dict(_size["unet_joint"])
 
 AXES = ("time", "site")
 PERIODIC = [False, True]          # time is not periodic, the 40 sites are
@@ -160,14 +170,17 @@ def evaluate(model: VarModel, split: L96Split, scale: float, *, n_iter: "int | N
 # ---------------------------------------------------------------------------------------
 # models
 # ---------------------------------------------------------------------------------------
-def _lstm(hidden: int, layout: str = "fold") -> dict:
+def _lstm(hidden: int, layout: str = "fold", scale_by_iterations: bool = False) -> dict:
     """ConvLSTM solver: ``layout="fold"`` runs a 1-D ConvLSTM over time with the 40 sites as
     channels (CPU-friendly); ``"2d"`` a 2-D ConvLSTM over (time, site), periodic in sites."""
     if layout == "fold":
-        return {"type": "fold", "axis": 1, "inner": {"type": "lstm", "ndim": 1, "channels": 40,
-                                                     "hidden": hidden, "kernel": 3,
-                                                     "periodic": False}}
-    return {"type": "lstm", "ndim": 2, "hidden": hidden, "kernel": 3, "periodic": PERIODIC}
+        out = {"type": "lstm", "ndim": 1, "channels": 40, "hidden": hidden, "kernel": 3,
+               "periodic": False}
+    else:
+        out = {"type": "lstm", "ndim": 2, "hidden": hidden, "kernel": 3, "periodic": PERIODIC}
+    if scale_by_iterations:
+        out["scale_by_iterations"] = True
+    return {"type": "fold", "axis": 1, "inner": out} if layout == "fold" else out
 
 
 def rk4_model(solver: str = "fsgd", *, lam: float = 1.0, learn_lambda: bool = False,
@@ -190,7 +203,8 @@ def rk4_model(solver: str = "fsgd", *, lam: float = 1.0, learn_lambda: bool = Fa
 def unet_model(*, hidden_prior: int = 16, hidden_solver: int = 16, n_iter: int = 10,
                second_order: bool = True, pool=(2, 1), lam: float = 1.0,
                mean: float = 0.0, std: float = 1.0, layout: str = "fold",
-               depth: int = 1) -> VarModel:
+               depth: int = 1, scale_by_iterations: bool = False, kernel=3,
+               blind: bool = False) -> VarModel:
     """Two-scale U-Net prior (bilinear units) + ConvLSTM solver.
 
     ``layout="fold"``: 1-D over time with the 40 sites as channels (``pool[0]`` is the time
@@ -200,9 +214,13 @@ def unet_model(*, hidden_prior: int = 16, hidden_solver: int = 16, n_iter: int =
             "type": "unet", "ndim": 1, "channels": 40, "hidden": hidden_prior, "depth": depth,
             "kernel": 3, "pool": int(pool[0]), "periodic": False, "bilinear": True}}
     else:
-        prior = {"type": "unet", "ndim": 2, "hidden": hidden_prior, "depth": depth, "kernel": 3,
+        prior = {"type": "unet", "ndim": 2, "hidden": hidden_prior, "depth": depth,
+                 "kernel": kernel if isinstance(kernel, int) else list(kernel),
                  "pool": list(pool), "periodic": PERIODIC, "bilinear": True}
-    return build_model({"prior": prior, "solver": _lstm(hidden_solver, layout), "axes": AXES,
+        if blind:
+            prior["blind"] = True
+    return build_model({"prior": prior, "solver": _lstm(hidden_solver, layout, scale_by_iterations),
+                        "axes": AXES,
                         "patch_shape": [200, 40], "cost": {"lambda_init": lam},
                         "n_iter": n_iter, "second_order": second_order,
                         "norm": {"mean": mean, "std": std}})
@@ -317,7 +335,9 @@ def curriculum_levels(k: int) -> list[int]:
 def _train(model: VarModel, bench: L96Benchmark, *, mode: str, epochs: int, batch_size: int,
            lr: float, max_time: float, n_iter: int, seed: int, progress: bool,
            loss_weights=(1.0, 0.05, 0.05), ramp=(0.1, 0.3), crop: int = 0,
-           k_levels=None, log: Callable[[str], None] = print) -> dict:
+           k_levels=None, steps_per_epoch: "int | None" = None,
+           lr_final: "float | None" = None, lr_decay_start: float = 0.0, val_windows: "int | None" = None,
+           log: Callable[[str], None] = print) -> dict:
     """Train with :func:`varda.core.training.fit` and a *time-based* iteration curriculum:
     K/4 for the first ``ramp[0]`` of ``max_time``, K/2 until ``ramp[1]``, then K (the
     schedule dict is extended from fit's per-epoch callback, so the ramp adapts to the
@@ -326,11 +346,17 @@ def _train(model: VarModel, bench: L96Benchmark, *, mode: str, epochs: int, batc
     ``crop`` > 0 trains on non-overlapping time crops of that length cut from the training
     windows (the networks are convolutional in time, so they apply to 200-step windows
     unchanged; validation and test always use full windows): several times more updates per
-    second of CPU for the same data."""
+    second of CPU for the same data.
+
+    ``steps_per_epoch``: an "epoch" is that many random batches (validation, model
+    selection and the curriculum then act every few seconds rather than once per pass over
+    the data); ``lr_final``: cosine decay of the learning rate to that value over the run
+    (after ``lr_decay_start`` of it);
+    ``val_windows``: validate on the first that many validation windows only."""
     x, y, m = tensors(bench.train)
     if crop:
         x, y, m = (time_crops(t, crop) for t in (x, y, m))
-    val = tensors(bench.val)
+    val = tensors(bench.val if val_windows is None else bench.val.subset(slice(0, val_windows)))
     levels = list(k_levels) if k_levels else curriculum_levels(n_iter)
     ramp = tuple(ramp)[:len(levels) - 1]
     if len(ramp) < len(levels) - 1:
@@ -351,7 +377,9 @@ def _train(model: VarModel, bench: L96Benchmark, *, mode: str, epochs: int, batc
     t0 = time.perf_counter()
     hist = fit(model, x, y, m, val=val, epochs=epochs, batch_size=batch_size, lr=lr,
                mode=mode, n_iter_schedule=sched, loss_weights=loss_weights, seed=seed,
-               device="cpu", progress=progress, max_time=max_time, callback=cb)
+               device="cpu", progress=progress, max_time=max_time, callback=cb,
+               steps_per_epoch=steps_per_epoch, lr_final=lr_final,
+               lr_decay_start=lr_decay_start)
     wall = time.perf_counter() - t0
     return {"train_wall_s": round(wall, 1), "epochs_run": len(hist), "schedule": dict(sched),
             "history": hist}
@@ -394,6 +422,44 @@ def pretrain_prior_dae(model: VarModel, bench: L96Benchmark, *, budget: float,
         ident = float(((model.prior(xv) - xv) ** 2).mean())
     return {"steps": steps, "wall_s": round(time.perf_counter() - t0, 1), "final_loss": run,
             "val_clean_residual": ident}
+
+
+def pretrain_prior(model: VarModel, bench: L96Benchmark, *, budget: float, crop: int = 40,
+                   batch_size: int = 32, lr: float = 1e-2, seed: int = 0,
+                   log: Callable[[str], None] = print) -> dict:
+    """Pre-train a *predictive* prior on the training truths: ‖x − Φ(x)‖² (``fit`` in mode
+    ``"prior"``) for ``budget`` seconds, no solver iterations (cheap on CPU).
+
+    Only for priors that cannot learn the identity: the flow prior (Φ(x)[t] = RK4(x[t − 1]),
+    a regression of the learned ODE's tendency) and the blind-spot U-Net (Φ(x) at a point
+    predicted from its neighbours). Returns the validation prediction error relative to that
+    of persistence (x[t] predicted by x[t − 1])."""
+    x, y, m = (time_crops(t, crop) for t in tensors(bench.train))
+    xv = tensors(bench.val.subset(slice(0, 64)))
+    t0 = time.perf_counter()
+    hist = fit(model, x, y, m, val=xv, mode="prior", epochs=100000, steps_per_epoch=100,
+               batch_size=batch_size, lr=lr, lr_final=lr / 20, max_time=budget, seed=seed,
+               device="cpu", progress=False)
+    wall = time.perf_counter() - t0
+    with torch.no_grad():
+        z = model.normalize(xv[0])
+        persist = float(((z[:, :, 1:] - z[:, :, :-1]) ** 2).mean())
+    best = min(h["val_mse"] for h in hist)      # fit restored the weights of that epoch
+    out = {"wall_s": round(wall, 1), "epochs": len(hist), "val_one_step_mse": best,
+           "persistence_mse": persist, "relative": best / persist}
+    log(f"  prior pre-training: one-step val MSE {out['val_one_step_mse']:.3g} "
+        f"({out['relative']:.3g} of persistence) in {wall:.0f}s")
+    return out
+
+
+def bayes_lambda(bench: L96Benchmark, prior_mse: float, std: float) -> float:
+    """The λ that makes U a negative log-posterior for Gaussian errors: with U's terms
+    normalised by their point counts, λ = (N / N_obs) · σ²_obs / σ²_prior (σ²_obs: the
+    observation noise variance, σ²_prior: the prior's residual variance on true states,
+    both in the model's normalised units)."""
+    frac_obs = float(bench.train.mask.mean())
+    noise = float(bench.config["noise_var"]) / std ** 2
+    return (1.0 / frac_obs) * noise / max(prior_mse, 1e-12)
 
 
 def choose_test_iters(model: VarModel, bench: L96Benchmark, n_val: int = 64) -> dict:
@@ -476,12 +542,17 @@ def run_row(row: str, *, size: str = "full", seed: int = 0, progress: bool = Fal
         if row == "rk4_lstm":
             model = rk4_model("lstm", lam=cfg["lam"], learn_lambda=True, hidden=cfg["hidden"],
                               n_iter=cfg["n_iter"], second_order=cfg["second_order"],
+                              layout=cfg.get("layout", "fold"),
                               **({"mean": mean, "std": std} if cfg.get("normalised", True) else {}))
             mode = "solver"
         elif row.startswith("unet_joint"):
             model = unet_model(hidden_prior=cfg["hidden_prior"], hidden_solver=cfg["hidden_solver"],
                                n_iter=cfg["n_iter"], second_order=cfg["second_order"],
-                               pool=cfg.get("pool", (2, 1)), mean=mean, std=std)
+                               pool=cfg.get("pool", (2, 1)), mean=mean, std=std,
+                               layout=cfg.get("layout", "fold"),
+                               scale_by_iterations=cfg.get("scale_by_iterations", False),
+                               depth=cfg.get("depth", 1), kernel=cfg.get("prior_kernel", 3),
+                               blind=cfg.get("blind", False))
             mode = "joint"
             if cfg.get("dae_budget"):
                 res["dae_pretrain"] = pretrain_prior_dae(
@@ -489,8 +560,20 @@ def run_row(row: str, *, size: str = "full", seed: int = 0, progress: bool = Fal
                     crop=cfg.get("crop", 40) or 40, seed=seed, log=log)
         else:
             model = bilinear_model(hidden=cfg["hidden"], n_iter=cfg["n_iter"],
-                                   second_order=cfg["second_order"], mean=mean, std=std)
+                                   second_order=cfg["second_order"], mean=mean, std=std,
+                                   lam=cfg.get("lam", 1.0), layout=cfg.get("layout", "fold"))
             mode = "joint"
+        if cfg.get("prior_budget"):
+            res["prior_pretrain"] = pretrain_prior(model, bench, budget=cfg["prior_budget"],
+                                                   seed=seed, log=log)
+            if cfg.get("lambda_from_prior"):
+                lam0 = bayes_lambda(bench, res["prior_pretrain"]["val_one_step_mse"], std)
+                with torch.no_grad():
+                    model.cost.log_lambda.fill_(math.log(lam0))
+                res["lambda_init"] = lam0
+                log(f"  λ initialised from the prior's residual: {lam0:.4g}")
+        if cfg.get("grad_iters"):
+            model.grad_iters = int(cfg["grad_iters"])
         prev_wall = 0.0
         if cfg.get("resume"):      # continue training a saved model of this row
             from varda.core.checkpoint import load as load_model
@@ -506,8 +589,11 @@ def run_row(row: str, *, size: str = "full", seed: int = 0, progress: bool = Fal
                     lr=cfg["lr"], max_time=cfg["max_time"], n_iter=cfg["n_iter"], seed=seed,
                     progress=progress, loss_weights=cfg.get("loss_weights", (1.0, 0.05, 0.05)),
                     crop=cfg.get("crop", 0), ramp=tuple(cfg.get("ramp", (0.1, 0.3))),
-                    k_levels=cfg.get("k_levels"), log=log)
-        dae_s = res.get("dae_pretrain", {}).get("wall_s", 0.0)
+                    k_levels=cfg.get("k_levels"), steps_per_epoch=cfg.get("steps_per_epoch"),
+                    lr_final=cfg.get("lr_final"), lr_decay_start=cfg.get("lr_decay_start", 0.0),
+                    val_windows=cfg.get("val_windows"), log=log)
+        dae_s = (res.get("dae_pretrain", {}).get("wall_s", 0.0)
+                 + res.get("prior_pretrain", {}).get("wall_s", 0.0))
         res.update(train_wall_s=round(tr["train_wall_s"] + dae_s + prev_wall, 1),
                    joint_wall_s=tr["train_wall_s"], epochs_run=tr["epochs_run"],
                    schedule={str(k): v for k, v in tr["schedule"].items()},
@@ -595,7 +681,7 @@ def energy_pathway(models: "dict[str, tuple[VarModel, int]]", split: L96Split, *
                 break
             g, _ = model._grad(x, yz, m, False)
             if state is None:
-                state = model.solver.init_state(x, g)
+                state = model.solver.init_state(x, g, n_iter=n_iter)
             x, state = model.solver.step(x, g, state)
         out[name] = {"U": us, "r_score": errs}
     return out

@@ -33,14 +33,22 @@ class VarModel(nn.Module):
         second_order: in training, differentiate through ∇ₓU (``create_graph=True``); if False
             the gradient fed to the solver is treated as data (cheaper, truncated backprop).
         norm_mean, norm_std: normalisation of raw units: z = (v − mean) / std.
+        grad_iters: in training, differentiate only the last ``grad_iters`` of the K
+            iterations (the first K − grad_iters run without a graph, as at inference, and
+            their state is a constant): truncated backpropagation through the solver, so a
+            solver can be trained at a large K for the cost of a small one. None: all.
         meta: free-form JSON-able metadata (model card, training summary).
     """
 
     def __init__(self, prior: nn.Module, cost: VariationalCost, solver: nn.Module, *,
                  axes: Sequence[str], patch_shape: Sequence[int], channels: int = 1,
                  n_iter: int = 10, second_order: bool = True, norm_mean: float = 0.0,
-                 norm_std: float = 1.0, meta: "dict | None" = None) -> None:
+                 norm_std: float = 1.0, meta: "dict | None" = None,
+                 grad_iters: "int | None" = None) -> None:
         super().__init__()
+        if grad_iters is not None and grad_iters < 1:
+            raise ValueError(f"grad_iters must be >= 1 or None, got {grad_iters}")
+        self.grad_iters = None if grad_iters is None else int(grad_iters)
         if len(axes) != len(patch_shape):
             raise ValueError(f"axes {tuple(axes)} and patch_shape {tuple(patch_shape)} differ in length")
         if norm_std <= 0:
@@ -89,6 +97,7 @@ class VarModel(nn.Module):
             "solver": _typed_config(self.solver, SOLVERS),
             "axes": list(self.axes), "patch_shape": list(self.patch_shape),
             "channels": self.channels, "n_iter": self.n_iter, "second_order": self.second_order,
+            "grad_iters": self.grad_iters,
             "norm": {"mean": self.norm_mean, "std": self.norm_std},
             "meta": copy.deepcopy(self.meta),
         }
@@ -133,25 +142,32 @@ class VarModel(nn.Module):
         k_iter = self.n_iter if n_iter is None else int(n_iter)
         training = self.training and torch.is_grad_enabled()
         create_graph = training and self.second_order
+        # truncated unroll: only the last grad_iters iterations are differentiated in training
+        n_free = max(0, k_iter - self.grad_iters) if (training and self.grad_iters) else 0
         x = (y.clone() if x0 is None else x0.to(y)).detach()
-        if create_graph:
+        if create_graph and n_free == 0:
             x.requires_grad_(True)
         traj: dict[str, list[float]] = {"U": [], "error": []}
         state = None
-        for _ in range(k_iter):
-            g, u = self._grad(x, y, mask, create_graph)
+        for i in range(k_iter):
+            live = training and i >= n_free
+            if live and i == n_free and n_free > 0:
+                x, state = x.detach(), _detach(state)
+                if create_graph:
+                    x.requires_grad_(True)
+            g, u = self._grad(x, y, mask, create_graph and live)
             if return_trajectory:
                 traj["U"].append(float(u.mean()))
                 if truth is not None:
                     traj["error"].append(float(((x.detach() - truth) ** 2).mean()))
-            if training:
+            if live:
                 if state is None:
-                    state = self.solver.init_state(x, g)
+                    state = self.solver.init_state(x, g, n_iter=k_iter)
                 x, state = self.solver.step(x, g, state)
             else:
                 with torch.no_grad():
                     if state is None:
-                        state = self.solver.init_state(x, g)
+                        state = self.solver.init_state(x, g, n_iter=k_iter)
                     x, state = self.solver.step(x.detach(), g, state)
         if return_trajectory:
             _, u = self._grad(x.detach(), y, mask, False)
@@ -179,6 +195,17 @@ class VarModel(nn.Module):
         return save(self, path, **kwargs)
 
 
+def _detach(state: Any) -> Any:
+    """Detach every tensor of a solver state (dicts, lists and tuples of tensors)."""
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    if isinstance(state, dict):
+        return {k: _detach(v) for k, v in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_detach(v) for v in state)
+    return state
+
+
 def build_model(config: dict) -> VarModel:
     """Rebuild a :class:`VarModel` (untrained weights) from its :attr:`VarModel.config`."""
     from varda.errors import ConfigError
@@ -191,4 +218,5 @@ def build_model(config: dict) -> VarModel:
         build_solver(config["solver"]), axes=config["axes"], patch_shape=config["patch_shape"],
         channels=config.get("channels", 1), n_iter=config.get("n_iter", 10),
         second_order=config.get("second_order", True), norm_mean=norm.get("mean", 0.0),
-        norm_std=norm.get("std", 1.0), meta=config.get("meta"))
+        norm_std=norm.get("std", 1.0), meta=config.get("meta"),
+        grad_iters=config.get("grad_iters"))

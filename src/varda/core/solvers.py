@@ -29,7 +29,7 @@ class FSGD(nn.Module):
         self.log_step = nn.Parameter(torch.tensor(math.log(step)), requires_grad=learn_step)
         self.config = {"step": step, "learn_step": learn_step}
 
-    def init_state(self, x: torch.Tensor, grad: torch.Tensor) -> Any:
+    def init_state(self, x: torch.Tensor, grad: torch.Tensor, n_iter: "int | None" = None) -> Any:
         return None
 
     def step(self, x: torch.Tensor, grad: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
@@ -65,12 +65,17 @@ class ConvLSTMSolver(nn.Module):
         kernel: odd kernel size (scalar or per axis).
         periodic: per-axis periodic padding.
         dropout: dropout on g before H (training only).
+        scale_by_iterations: x ← x − H(g)/K for a run of K iterations (as the 4DVarNet
+            reference code does): the K updates then sum like the steps of an ODE
+            integration, so raising K in an iteration curriculum does not blow up the
+            total correction.
     """
 
     def __init__(self, *, ndim: int, channels: int = 1, hidden: int = 32,
                  kernel: "int | Sequence[int]" = 3, periodic: "bool | Sequence[bool]" = False,
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, scale_by_iterations: bool = False) -> None:
         super().__init__()
+        self.scale_by_iterations = bool(scale_by_iterations)
         per = tuple(bool(p) for p in as_tuple(periodic, ndim, "periodic"))
         self.cell = ConvLSTMCell(ndim, channels, hidden, kernel, per)
         self.dropout = nn.Dropout(dropout)
@@ -78,19 +83,27 @@ class ConvLSTMSolver(nn.Module):
         self.config = {"ndim": ndim, "channels": channels, "hidden": hidden,
                        "kernel": kernel if isinstance(kernel, int) else list(kernel),
                        "periodic": list(per), "dropout": dropout}
+        if self.scale_by_iterations:
+            self.config["scale_by_iterations"] = True
 
-    def init_state(self, x: torch.Tensor, grad: torch.Tensor) -> dict:
+    def init_state(self, x: torch.Tensor, grad: torch.Tensor, n_iter: "int | None" = None) -> dict:
         dims = tuple(range(1, grad.ndim))
         rms = grad.detach().pow(2).mean(dims, keepdim=True).sqrt()
         alpha = 1.0 / (rms + 1e-12)
         shape = (x.shape[0], self.cell.hidden, *x.shape[2:])
         zeros = torch.zeros(shape, dtype=x.dtype, device=x.device)
-        return {"alpha": alpha, "h": zeros, "c": zeros}
+        scale = 1.0
+        if self.scale_by_iterations:
+            if n_iter is None:
+                raise ValueError("this solver scales its updates by 1/K: pass n_iter to init_state")
+            scale = 1.0 / max(int(n_iter), 1)
+        return {"alpha": alpha, "h": zeros, "c": zeros, "scale": scale}
 
     def step(self, x: torch.Tensor, grad: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
         h, c = self.cell(state["alpha"] * grad, state["h"], state["c"])
         dx = self.out(self.dropout(h))
-        return x - dx, {"alpha": state["alpha"], "h": h, "c": c}
+        scale = state.get("scale", 1.0)
+        return x - scale * dx, {**state, "h": h, "c": c}
 
 
 class FoldedSolver(nn.Module):
@@ -103,9 +116,10 @@ class FoldedSolver(nn.Module):
         self.inner = build_solver(inner)
         self.config = {"inner": dict(inner), "axis": self.axis}
 
-    def init_state(self, x: torch.Tensor, grad: torch.Tensor) -> Any:
+    def init_state(self, x: torch.Tensor, grad: torch.Tensor, n_iter: "int | None" = None) -> Any:
         from varda.core.priors.fold import fold_axis
-        return self.inner.init_state(fold_axis(x, self.axis), fold_axis(grad, self.axis))
+        return self.inner.init_state(fold_axis(x, self.axis), fold_axis(grad, self.axis),
+                                     n_iter=n_iter)
 
     def step(self, x: torch.Tensor, grad: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         from varda.core.priors.fold import fold_axis, unfold_axis

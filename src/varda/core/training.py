@@ -80,7 +80,8 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         n_iter_schedule: "dict[int, int] | None" = None,
         loss_weights: Sequence[float] = (1.0, 0.05, 0.05), clip_grad: "float | None" = 1.0,
         holdout: float = 0.2, seed: int = 0, device: str = "auto", progress: bool = True,
-        max_time: "float | None" = None,
+        max_time: "float | None" = None, steps_per_epoch: "int | None" = None,
+        lr_final: "float | None" = None, lr_decay_start: float = 0.0,
         callback: "Callable[[dict], None] | None" = None) -> list[dict]:
     """Train ``model`` in place and return a per-epoch history (list of dicts).
 
@@ -95,6 +96,11 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         mode: ``"joint"`` (prior + λ + solver), ``"solver"`` (prior frozen: true physics or a
             pre-trained PCA/AE) or ``"prior"`` (Φ alone as an auto-encoder on x).
         lr, lr_prior, lr_solver, lr_cost: Adam learning rates (parts default to ``lr``).
+        lr_final: if set, every learning rate follows a cosine decay to ``lr_final / lr`` of
+            its initial value over the run; progress is the larger of the fraction of epochs
+            done and the fraction of ``max_time`` used, so a time-bounded run also ends decayed.
+        lr_decay_start: the learning rates stay constant until this fraction of the run, then
+            the cosine decay to ``lr_final`` spans the rest.
         n_iter_schedule: ``{epoch: K}`` curriculum; default ramps 1 → ``model.n_iter``.
         loss_weights: (ν1, ν2, ν3).
         clip_grad: max gradient norm (None: no clipping).
@@ -102,6 +108,10 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         seed: seeds the split, batches, hidden points and torch.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``…
         max_time: stop after this many seconds (at the end of an epoch).
+        steps_per_epoch: if set, an "epoch" is this many batches drawn from a running
+            permutation of the samples (a pass over the data may span several epochs), so
+            validation, model selection, the curriculum and ``max_time`` act at a fixed
+            granularity however large the training set is.
         callback: called with each epoch's history entry.
     """
     if mode not in MODES:
@@ -138,6 +148,8 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         params = [p for p in part.parameters() if p.requires_grad]
         if params:
             groups.append({"params": params, "lr": lr if plr is None else plr})
+    for g in groups:
+        g["lr0"] = g["lr"]
     if not groups:
         raise ValueError("nothing to train: every parameter is frozen for this mode")
     opt = torch.optim.Adam(groups)
@@ -146,15 +158,28 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
     best = (math.inf, copy.deepcopy(model.state_dict()), -1)
     t0 = time.perf_counter()
     n = y_n.shape[0]
+    if not 0.0 <= lr_decay_start < 1.0:
+        raise ValueError(f"lr_decay_start must be in [0, 1), got {lr_decay_start}")
+    if steps_per_epoch is not None and steps_per_epoch < 1:
+        raise ValueError(f"steps_per_epoch must be >= 1 or None, got {steps_per_epoch}")
+    stream = _batch_stream(n, batch_size, gen)
     for epoch in range(epochs):
         k = _iters_at(schedule, epoch)
         model.train()
-        perm = torch.randperm(n, generator=gen)
+        if steps_per_epoch is None:
+            perm = torch.randperm(n, generator=gen)
+            batches = [perm[s:s + batch_size] for s in range(0, n, batch_size)]
+        else:
+            batches = [next(stream) for _ in range(steps_per_epoch)]
         total, count = 0.0, 0
-        bar = tqdm(range(0, n, batch_size), desc=f"epoch {epoch + 1}/{epochs} K={k}",
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs} K={k}",
                    disable=not progress, leave=False)
-        for start in bar:
-            idx = perm[start:start + batch_size]
+        for idx in bar:
+            if lr_final is not None:
+                done = epoch / epochs if max_time is None else \
+                    max(epoch / epochs, (time.perf_counter() - t0) / max_time)
+                _cosine_lr(groups, lr_final / lr,
+                           (done - lr_decay_start) / max(1.0 - lr_decay_start, 1e-9))
             xb = None if x_n is None else x_n[idx].to(dev)
             yb, mb = y_n[idx].to(dev), m_n[idx].to(dev)
             loss, _, _ = _loss(model, xb, yb, mb, k, loss_weights, mode, holdout, gen)
@@ -189,6 +214,22 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         "wall_time_s": round(time.perf_counter() - t0, 2), "mode": mode, "seed": seed,
         "loss_weights": list(loss_weights), "device": str(dev)})
     return history
+
+
+def _cosine_lr(groups: list[dict], final_factor: float, progress: float) -> None:
+    """Set each group's lr to lr0 · (f + (1 − f)(1 + cos πp)/2), p = progress in [0, 1]."""
+    p = min(max(progress, 0.0), 1.0)
+    factor = final_factor + (1.0 - final_factor) * 0.5 * (1.0 + math.cos(math.pi * p))
+    for g in groups:
+        g["lr"] = g["lr0"] * factor
+
+
+def _batch_stream(n: int, batch_size: int, gen: torch.Generator):
+    """Endless batches of indices: consecutive slices of fresh random permutations."""
+    while True:
+        perm = torch.randperm(n, generator=gen)
+        for s in range(0, n, batch_size):
+            yield perm[s:s + batch_size]
 
 
 @torch.no_grad()

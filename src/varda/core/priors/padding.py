@@ -48,7 +48,7 @@ class PaddedConv(nn.Module):
     """An n-d convolution with 'same' output size and per-axis periodic/zero padding."""
 
     def __init__(self, ndim: int, c_in: int, c_out: int, kernel: "int | Sequence[int]",
-                 periodic: Sequence[bool], bias: bool = True) -> None:
+                 periodic: Sequence[bool], bias: bool = True, blind: bool = False) -> None:
         super().__init__()
         k = as_tuple(kernel, ndim, "kernel")
         if any(kk % 2 == 0 for kk in k):
@@ -56,6 +56,14 @@ class PaddedConv(nn.Module):
         self.pads = tuple(kk // 2 for kk in k)
         self.periodic = tuple(bool(p) for p in periodic)
         self.conv = CONV[ndim](c_in, c_out, k, bias=bias)
+        self.blind = bool(blind)
+        if self.blind:  # the output at a point does not see the input at that point
+            mask = torch.ones_like(self.conv.weight)
+            mask[(slice(None), slice(None), *self.pads)] = 0.0
+            self.register_buffer("tap_mask", mask, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(pad_axes(x, self.pads, self.periodic))
+        xp = pad_axes(x, self.pads, self.periodic)
+        if self.blind:
+            return self.conv._conv_forward(xp, self.conv.weight * self.tap_mask, self.conv.bias)
+        return self.conv(xp)

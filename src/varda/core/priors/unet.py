@@ -13,11 +13,12 @@ class BilinearUnit(nn.Module):
     """conv21(h) ⊕ conv22(h)⊙conv23(h), then a 1×1 convolution to the output channels
     (the bilinear block of the 4DVarNet reference networks)."""
 
-    def __init__(self, ndim: int, c_in: int, hidden: int, c_out: int, kernel, periodic) -> None:
+    def __init__(self, ndim: int, c_in: int, hidden: int, c_out: int, kernel, periodic,
+                 blind: bool = False) -> None:
         super().__init__()
-        self.c21 = PaddedConv(ndim, c_in, hidden, kernel, periodic)
-        self.c22 = PaddedConv(ndim, c_in, hidden, kernel, periodic)
-        self.c23 = PaddedConv(ndim, c_in, hidden, kernel, periodic)
+        self.c21 = PaddedConv(ndim, c_in, hidden, kernel, periodic, blind=blind)
+        self.c22 = PaddedConv(ndim, c_in, hidden, kernel, periodic, blind=blind)
+        self.c23 = PaddedConv(ndim, c_in, hidden, kernel, periodic, blind=blind)
         self.out = CONV[ndim](2 * hidden, c_out, 1)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -28,16 +29,16 @@ class ScaleBranch(nn.Sequential):
     """A conv+ReLU stack ending in a bilinear unit (or a plain conv)."""
 
     def __init__(self, ndim: int, channels: int, hidden: int, depth: int, kernel, periodic,
-                 bilinear: bool) -> None:
+                 bilinear: bool, blind: bool = False) -> None:
         layers: list[nn.Module] = []
         c = channels
         for _ in range(depth):
             layers += [PaddedConv(ndim, c, hidden, kernel, periodic), nn.ReLU()]
             c = hidden
         if bilinear:
-            layers.append(BilinearUnit(ndim, c, hidden, channels, kernel, periodic))
+            layers.append(BilinearUnit(ndim, c, hidden, channels, kernel, periodic, blind))
         else:
-            layers.append(PaddedConv(ndim, c, channels, kernel, periodic))
+            layers.append(PaddedConv(ndim, c, channels, kernel, periodic, blind=blind))
         super().__init__(*layers)
 
 
@@ -53,24 +54,36 @@ class TwoScaleUNet(nn.Module):
         pool: down-sampling factor per axis (1 = no pooling on that axis).
         periodic: per-axis periodic padding (e.g. Lorenz-96 sites).
         bilinear: end each branch with the bilinear unit (reference design).
+        blind: a blind-spot prior: Φ(x) at a point does not depend on x at that point (the
+            centre taps of every convolution are masked; needs ``depth=0``, and the coarse
+            branch then does not see the coarse cell of the point either). Φ then *predicts*
+            each value from its neighbours, ‖x − Φ(x)‖² is a pseudo-likelihood energy that
+            cannot be minimised by Φ = identity, and Φ can be pre-trained on clean states
+            alone (``fit(mode="prior")``), cheaply, before joint training.
     """
 
     def __init__(self, *, ndim: int, channels: int = 1, hidden: int = 32, depth: int = 1,
                  kernel: "int | Sequence[int]" = 3, pool: "int | Sequence[int]" = 2,
-                 periodic: "bool | Sequence[bool]" = False, bilinear: bool = True) -> None:
+                 periodic: "bool | Sequence[bool]" = False, bilinear: bool = True,
+                 blind: bool = False) -> None:
         super().__init__()
         if ndim not in (1, 2, 3):
             raise ValueError(f"ndim must be 1, 2 or 3, got {ndim}")
+        if blind and depth != 0:
+            raise ValueError(f"a blind-spot U-Net (blind=True) needs depth=0, got depth={depth}: "
+                             "stacked convolutions would see the centre point again")
         self.ndim = ndim
         self.pool = tuple(int(p) for p in as_tuple(pool, ndim, "pool"))
         per = tuple(bool(p) for p in as_tuple(periodic, ndim, "periodic"))
         self.down = AVG_POOL[ndim](self.pool)
-        self.coarse = ScaleBranch(ndim, channels, hidden, depth, kernel, per, bilinear)
+        self.coarse = ScaleBranch(ndim, channels, hidden, depth, kernel, per, bilinear, blind)
         self.up = CONV_T[ndim](channels, channels, self.pool, stride=self.pool)
-        self.fine = ScaleBranch(ndim, channels, hidden, depth, kernel, per, bilinear)
+        self.fine = ScaleBranch(ndim, channels, hidden, depth, kernel, per, bilinear, blind)
         self.config = {"ndim": ndim, "channels": channels, "hidden": hidden, "depth": depth,
                        "kernel": kernel if isinstance(kernel, int) else list(kernel),
                        "pool": list(self.pool), "periodic": list(per), "bilinear": bilinear}
+        if blind:
+            self.config["blind"] = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bad = [(i, s, p) for i, (s, p) in enumerate(zip(x.shape[2:], self.pool)) if s % p]

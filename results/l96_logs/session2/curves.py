@@ -1,0 +1,83 @@
+#!/usr/bin/env python
+"""Collect the validation learning curves of the session-2 row-3 experiments from their logs
+into results/l96_session2_curves.json and plot them to docs/l96_session2_curves.png.
+
+    python results/l96_logs/session2/curves.py
+
+Two log formats: learn.py ("valR=" already an R-score) and the recipe
+("val_mse(norm)=", converted to an R-score with std² / mean x² of the training data).
+"""
+import json
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+NORM_TO_R = 0.7070118974194627      # std(x_train)² / mean(x_train²), printed by the benchmark
+
+RUNS = {   # log name: (what it is, command that made it)
+    "fold32": ("fold layout h32, lr 2e-3", "python learn.py fold32 420"),
+    "2d8": ("2-D layout h8, lr 2e-3", "python learn.py 2d8 420"),
+    "2d8_lr5": ("2-D h8, lr 5e-3", "python learn.py 2d8 600 1 32 5e-3"),
+    "2d16": ("2-D h16, lr 2e-3", "python learn.py 2d16 600 1 32 2e-3"),
+    "c_hs8": ("2-D h8, cosine lr from the start", "recipe --set … hidden_solver=8 lr_final=5e-4"),
+    "c_hs16": ("2-D solver h16, cosine lr from the start", "recipe --set … hidden_solver=16"),
+    "d_scale": ("2-D h8, update scaled by 1/K", "recipe --set … scale_by_iterations=true"),
+    "F1": ("2-D h8, lr 5e-3, K ≤ 8 (28 min)", "see results/l96_runs/F1/unet_joint.json"),
+    "F2": ("2-D h8, lr 8e-3, K ≤ 10 (28 min)", "see results/l96_runs/F2/unet_joint.json"),
+    "G1": ("true physics + 2-D LSTM h8 (solver only)", "recipe --rows rk4_lstm --set layout=2d …"),
+    "G2": ("blind-spot U-Net h16 + 2-D LSTM h8, Bayes λ", "recipe --set blind=true …"),
+    "I1": ("blind-spot U-Net, K=16, backprop last 6", "recipe --set grad_iters=6 n_iter=16 …"),
+    "I2": ("true physics + 2-D LSTM, K=16, backprop last 6", "recipe --rows rk4_lstm --set grad_iters=6 …"),
+    "H1": ("row 3 final: blind-spot U-Net + 2-D LSTM (28 min)", "see results/l96_runs/H1/unet_joint.json"),
+    "H2": ("row 4b final: bilinear ODE + 2-D LSTM (28 min)", "see results/l96_runs/H2/bilinear_joint.json"),
+}
+PAT_A = re.compile(r"ep(\d+) K=(\d+) loss=([\d.e+-]+) valR=([\d.e+-]+) .* t=(\d+)")
+PAT_B = re.compile(r"epoch (\d+) K=(\d+) loss=([\d.e+-]+) val_mse\(norm\)=([\d.e+-]+) .* t=(\d+)s")
+
+
+def parse(path: Path) -> list[dict]:
+    out = []
+    for line in path.read_text().splitlines():
+        if m := PAT_A.search(line):
+            ep, k, loss, r, t = m.groups()
+            out.append({"epoch": int(ep), "K": int(k), "t": int(t), "val_r": float(r)})
+        elif m := PAT_B.search(line):
+            ep, k, loss, v, t = m.groups()
+            out.append({"epoch": int(ep), "K": int(k), "t": int(t), "val_r": float(v) * NORM_TO_R})
+    return out
+
+
+def main() -> int:
+    curves = {}
+    for name, (what, cmd) in RUNS.items():
+        log = HERE / f"{name}.log"
+        if log.is_file():
+            curves[name] = {"what": what, "command": cmd, "curve": parse(log)}
+    out = ROOT / "results" / "l96_session2_curves.json"
+    out.write_text(json.dumps({"norm_to_r": NORM_TO_R, "runs": curves}, indent=1) + "\n")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for name, c in curves.items():
+        if not c["curve"]:
+            continue
+        t = [p["t"] for p in c["curve"]]
+        r = [p["val_r"] for p in c["curve"]]
+        ax.semilogy(t, r, label=f"{name}: {c['what']}", lw=2 if name in ("H1", "F2") else 1)
+    ax.axhline(0.0194, color="k", ls="--", lw=1, label="paper, row 3 (1.94e-2)")
+    ax.set(xlabel="training wall time (s), one thread", ylabel="validation R-score",
+           title="Lorenz-96 rows 3 and 4b: validation learning curves (session 2)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    png = ROOT / "docs" / "l96_session2_curves.png"
+    fig.savefig(png, dpi=110)
+    print(f"wrote {out} and {png}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
