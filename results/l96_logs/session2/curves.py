@@ -31,6 +31,7 @@ RUNS = {   # log name: (what it is, command that made it)
     "I1": ("blind-spot U-Net, K=16, backprop last 6", "recipe --set grad_iters=6 n_iter=16 …"),
     "I2": ("true physics + 2-D LSTM, K=16, backprop last 6", "recipe --rows rk4_lstm --set grad_iters=6 …"),
     "H1": ("row 3 final: blind-spot U-Net + 2-D LSTM (28 min)", "see results/l96_runs/H1/unet_joint.json"),
+    "H3": ("row 3 config rerun alone on 2 threads (28 min)", "see results/l96_runs/H3/unet_joint.json"),
     "H2": ("row 4b final: bilinear ODE + 2-D LSTM (28 min)", "see results/l96_runs/H2/bilinear_joint.json"),
 }
 PAT_A = re.compile(r"ep(\d+) K=(\d+) loss=([\d.e+-]+) valR=([\d.e+-]+) .* t=(\d+)")
