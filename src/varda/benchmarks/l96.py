@@ -479,8 +479,8 @@ def hardware() -> dict:
     return {"machine": platform.machine(), "processor": platform.processor() or _cpu_model(),
             "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "torch": torch.__version__, "python": platform.python_version(),
-            "note": "2-core shared machine; other processes (test suites) ran at times, so "
-                    "wall times are upper bounds measured under possible load"}
+            "note": "2-core machine, possibly shared with other runs: wall times are upper "
+                    "bounds; docs/l96.md gives the load of each run"}
 
 
 def _cpu_model() -> str:
@@ -554,7 +554,7 @@ def run_row(row: str, *, size: str = "full", seed: int = 0, progress: bool = Fal
                                depth=cfg.get("depth", 1), kernel=cfg.get("prior_kernel", 3),
                                blind=cfg.get("blind", False))
             mode = "joint"
-            if cfg.get("dae_budget"):
+            if cfg.get("dae_budget") and not cfg.get("resume"):
                 res["dae_pretrain"] = pretrain_prior_dae(
                     model, bench, budget=cfg["dae_budget"], sigma_max=cfg.get("dae_sigma", 1.0),
                     crop=cfg.get("crop", 40) or 40, seed=seed, log=log)
@@ -563,7 +563,7 @@ def run_row(row: str, *, size: str = "full", seed: int = 0, progress: bool = Fal
                                    second_order=cfg["second_order"], mean=mean, std=std,
                                    lam=cfg.get("lam", 1.0), layout=cfg.get("layout", "fold"))
             mode = "joint"
-        if cfg.get("prior_budget"):
+        if cfg.get("prior_budget") and not cfg.get("resume"):   # a resumed model is trained
             res["prior_pretrain"] = pretrain_prior(model, bench, budget=cfg["prior_budget"],
                                                    seed=seed, log=log)
             if cfg.get("lambda_from_prior"):
