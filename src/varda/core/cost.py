@@ -64,12 +64,26 @@ class VariationalCost(nn.Module):
         """The positive prior weight λ."""
         return self.log_lambda.exp()
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor,
-                phi_x: torch.Tensor) -> torch.Tensor:
-        """Per-sample cost, shape ``(B,)``. ``mask`` is 1 where observed, 0 elsewhere."""
+    def terms(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor,
+              phi_x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The data term mean_Ω (x − y)² and the prior term mean ρ(x − Φ(x)) (before λ),
+        each of shape ``(B,)``."""
         dims = tuple(range(1, x.ndim))
         m = mask.to(x.dtype)
         n_obs = m.sum(dims).clamp_min(1.0)
         data = ((x - y) ** 2 * m).sum(dims) / n_obs
         prior = RHO[self.rho_name](x - phi_x, self.huber_delta).mean(dims)
+        return data, prior
+
+    def data_grad(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """∇ₓ of the data term, in closed form: 2 Ω (x − y) / N_obs (per sample)."""
+        dims = tuple(range(1, x.ndim))
+        m = mask.to(x.dtype)
+        n_obs = m.sum(dims, keepdim=True).clamp_min(1.0)
+        return 2.0 * m * (x - y) / n_obs
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor,
+                phi_x: torch.Tensor) -> torch.Tensor:
+        """Per-sample cost, shape ``(B,)``. ``mask`` is 1 where observed, 0 elsewhere."""
+        data, prior = self.terms(x, y, mask, phi_x)
         return data + self.lam * prior

@@ -10,7 +10,7 @@ from torch import nn
 
 from varda.core.cost import VariationalCost
 from varda.core.priors import PRIORS, build_prior
-from varda.core.solvers import SOLVERS, build_solver
+from varda.core.solvers import SOLVERS, build_solver, wants_split_grad
 
 
 def _typed_config(module: nn.Module, registry: dict[str, type]) -> dict:
@@ -111,10 +111,23 @@ class VarModel(nn.Module):
     # -- the solver loop -----------------------------------------------------------------
     def _grad(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor,
               create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """The solver's input at x and the per-sample cost U(x): ∇ₓU, or for a solver with
+        ``split_grad`` the stack ``[∇data, ∇λρ, Ω]`` along channels (whose first two sum
+        to ∇ₓU)."""
         with torch.enable_grad():
             xg = x if create_graph else x.detach().requires_grad_(True)
-            u = self.cost(xg, y, mask, self.prior(xg))
-            (g,) = torch.autograd.grad(u.sum(), xg, create_graph=create_graph)
+            if wants_split_grad(self.solver):
+                data, prior = self.cost.terms(xg, y, mask, self.prior(xg))
+                lam_prior = self.cost.lam * prior
+                u = data + lam_prior
+                (gp,) = torch.autograd.grad(lam_prior.sum(), xg, create_graph=create_graph)
+                gd = self.cost.data_grad(xg, y, mask)
+                if not create_graph:
+                    gd = gd.detach()
+                g = torch.cat([gd, gp, mask.to(gp.dtype).expand_as(gp)], dim=1)
+            else:
+                u = self.cost(xg, y, mask, self.prior(xg))
+                (g,) = torch.autograd.grad(u.sum(), xg, create_graph=create_graph)
         return g, u.detach()
 
     def forward(self, y: torch.Tensor, mask: torch.Tensor, *, x0: "torch.Tensor | None" = None,

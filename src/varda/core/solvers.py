@@ -15,6 +15,15 @@ from varda.core.priors.padding import CONV, PaddedConv, as_tuple
 from varda.errors import unknown_choice
 
 
+SPLIT_INPUTS = 3   # data-term gradient, prior-term gradient, Ω (``split_grad`` solvers)
+
+
+def wants_split_grad(solver: nn.Module) -> bool:
+    """Whether ``solver`` consumes ``[∇data, ∇prior, Ω]`` rather than ∇ₓU (see ConvLSTMSolver)."""
+    inner = getattr(solver, "inner", solver)
+    return bool(getattr(inner, "split_grad", False))
+
+
 class FSGD(nn.Module):
     """x ← x − step · N · ∇ₓU, with N the number of points of one sample.
 
@@ -69,15 +78,24 @@ class ConvLSTMSolver(nn.Module):
             reference code does): the K updates then sum like the steps of an ODE
             integration, so raising K in an iteration curriculum does not blow up the
             total correction.
+        split_grad: feed the LSTM the two terms of ∇ₓU separately, plus Ω:
+            ``[α ∇‖x − y‖²_Ω, α ∇λρ(x − Φ(x)), Ω]`` (3 × channels inputs; α is the inverse
+            RMS of the first ∇ₓU, as without the split). Their sum is ∇ₓU; split,
+            the solver can weigh data misfit against prior residual point by point and
+            knows where the observations are once x fits them. The model computes these
+            inputs when its solver has ``split_grad`` set (:meth:`VarModel._grad`).
     """
 
     def __init__(self, *, ndim: int, channels: int = 1, hidden: int = 32,
                  kernel: "int | Sequence[int]" = 3, periodic: "bool | Sequence[bool]" = False,
-                 dropout: float = 0.0, scale_by_iterations: bool = False) -> None:
+                 dropout: float = 0.0, scale_by_iterations: bool = False,
+                 split_grad: bool = False) -> None:
         super().__init__()
         self.scale_by_iterations = bool(scale_by_iterations)
+        self.split_grad = bool(split_grad)
         per = tuple(bool(p) for p in as_tuple(periodic, ndim, "periodic"))
-        self.cell = ConvLSTMCell(ndim, channels, hidden, kernel, per)
+        n_in = channels * (SPLIT_INPUTS if self.split_grad else 1)
+        self.cell = ConvLSTMCell(ndim, n_in, hidden, kernel, per)
         self.dropout = nn.Dropout(dropout)
         self.out = CONV[ndim](hidden, channels, 1, bias=False)
         self.config = {"ndim": ndim, "channels": channels, "hidden": hidden,
@@ -85,11 +103,24 @@ class ConvLSTMSolver(nn.Module):
                        "periodic": list(per), "dropout": dropout}
         if self.scale_by_iterations:
             self.config["scale_by_iterations"] = True
+        if self.split_grad:
+            self.config["split_grad"] = True
 
     def init_state(self, x: torch.Tensor, grad: torch.Tensor, n_iter: "int | None" = None) -> dict:
-        dims = tuple(range(1, grad.ndim))
-        rms = grad.detach().pow(2).mean(dims, keepdim=True).sqrt()
-        alpha = 1.0 / (rms + 1e-12)
+        if self.split_grad:
+            # both gradient terms share α = 1 / RMS(∇ₓU) (their sum), so the solver sees their
+            # relative size (hence λ); Ω is passed as is
+            g = grad.detach().unflatten(1, (SPLIT_INPUTS, -1))
+            dims = tuple(range(1, g.ndim - 1))
+            rms = (g[:, 0] + g[:, 1]).pow(2).mean(dims, keepdim=True).sqrt()
+            alpha = torch.ones((g.shape[0], SPLIT_INPUTS, *([1] * (g.ndim - 2))),
+                               dtype=g.dtype, device=g.device)
+            alpha[:, :SPLIT_INPUTS - 1] = (1.0 / (rms + 1e-12)).unsqueeze(1)
+            alpha = alpha.expand(*g.shape[:3], *([1] * (g.ndim - 3))).flatten(1, 2)
+        else:
+            dims = tuple(range(1, grad.ndim))
+            rms = grad.detach().pow(2).mean(dims, keepdim=True).sqrt()
+            alpha = 1.0 / (rms + 1e-12)
         shape = (x.shape[0], self.cell.hidden, *x.shape[2:])
         zeros = torch.zeros(shape, dtype=x.dtype, device=x.device)
         scale = 1.0
