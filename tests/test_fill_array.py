@@ -285,3 +285,38 @@ def test_ode_flow_model_refuses_a_different_number_of_sites(tmp_path):
         varda.fill(gappy((40, 12)), varda.build_model(cfg))
     out = varda.fill(gappy((40, 8)), varda.build_model(cfg))  # the time axis tiles
     assert np.isfinite(out).all()
+
+
+def test_cpu_calls_share_threads_with_the_same_result(l96_path):
+    """With 2 torch threads the solver calls run side by side on 2 one-thread workers; the
+    result is the sequential one, the thread setting is restored, and every call ran."""
+    import threading
+
+    import torch
+    from varda.array import solve as solve_mod
+
+    model = varda.load(l96_path)
+    x = gappy((20, 50, 8), seed=3)
+    y, obs = np.nan_to_num(x), np.isfinite(x)
+    before = torch.get_num_threads()
+    old_points = solve_mod.CPU_BATCH_POINTS
+    seen: set = set()
+    real = model.reconstruct
+
+    def spy(*a, **k):
+        seen.add(threading.get_ident())
+        return real(*a, **k)
+
+    try:
+        solve_mod.CPU_BATCH_POINTS = 4 * 50 * 8          # 5 calls of 4 windows
+        torch.set_num_threads(1)
+        one = solve_mod.model_solver(model)(y, obs)
+        torch.set_num_threads(2)
+        model.reconstruct = spy
+        two = solve_mod.model_solver(model)(y, obs)
+        assert torch.get_num_threads() == 2
+    finally:
+        solve_mod.CPU_BATCH_POINTS = old_points
+        torch.set_num_threads(before)
+    np.testing.assert_allclose(two, one, rtol=1e-5, atol=1e-5)
+    assert threading.get_ident() not in seen and len(seen) >= 1   # ran on worker threads

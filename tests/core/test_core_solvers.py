@@ -238,3 +238,24 @@ def test_split_grad_model_trains_second_order_and_round_trips(tmp_path) -> None:
     back = load(tmp_path / "m").eval()
     model.eval()
     torch.testing.assert_close(back(x * m, m), model(x * m, m))
+
+
+def test_residual_input_appends_the_prior_residual() -> None:
+    cfg = {"prior": {"type": "unet", "ndim": 2, "hidden": 4, "periodic": [False, True]},
+           "solver": {"type": "lstm", "ndim": 2, "hidden": 4, "periodic": [False, True],
+                      "split_grad": True, "residual_input": True},
+           "axes": ["time", "site"], "patch_shape": [8, 8], "n_iter": 3}
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    x, y = torch.randn(2, 1, 8, 8), torch.randn(2, 1, 8, 8)
+    m = (torch.rand(2, 1, 8, 8) < 0.4).float()
+    g, _ = model._grad(x, y * m, m, False)
+    assert g.shape == (2, 4, 8, 8)
+    torch.testing.assert_close(g[:, 3:], x - model.prior(x))
+    state = model.solver.init_state(x, g)
+    rms = (x - model.prior(x)).pow(2).mean((1, 2, 3)).sqrt()
+    torch.testing.assert_close(state["alpha"][:, 3, 0, 0], 1.0 / rms)   # r scaled by its RMS
+    assert torch.isfinite(model(y * m, m)).all()
+    assert build_model(model.config).solver.residual_input
+    with pytest.raises(ValueError, match="needs split_grad"):
+        ConvLSTMSolver(ndim=2, hidden=4, residual_input=True)

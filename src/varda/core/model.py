@@ -10,7 +10,7 @@ from torch import nn
 
 from varda.core.cost import VariationalCost
 from varda.core.priors import PRIORS, build_prior
-from varda.core.solvers import SOLVERS, build_solver, wants_split_grad
+from varda.core.solvers import SOLVERS, build_solver, solver_inputs
 
 
 def _typed_config(module: nn.Module, registry: dict[str, type]) -> dict:
@@ -113,18 +113,22 @@ class VarModel(nn.Module):
               create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """The solver's input at x and the per-sample cost U(x): ∇ₓU, or for a solver with
         ``split_grad`` the stack ``[∇data, ∇λρ, Ω]`` along channels (whose first two sum
-        to ∇ₓU)."""
+        to ∇ₓU), with the prior residual x − Φ(x) appended for ``residual_input``."""
         with torch.enable_grad():
             xg = x if create_graph else x.detach().requires_grad_(True)
-            if wants_split_grad(self.solver):
-                data, prior = self.cost.terms(xg, y, mask, self.prior(xg))
+            n_in = solver_inputs(self.solver)
+            if n_in > 1:
+                phi = self.prior(xg)
+                data, prior = self.cost.terms(xg, y, mask, phi)
                 lam_prior = self.cost.lam * prior
                 u = data + lam_prior
                 (gp,) = torch.autograd.grad(lam_prior.sum(), xg, create_graph=create_graph)
-                gd = self.cost.data_grad(xg, y, mask)
+                parts = [self.cost.data_grad(xg, y, mask), gp, mask.to(gp.dtype).expand_as(gp)]
+                if n_in > 3:
+                    parts.append(xg - phi)
                 if not create_graph:
-                    gd = gd.detach()
-                g = torch.cat([gd, gp, mask.to(gp.dtype).expand_as(gp)], dim=1)
+                    parts = [t.detach() for t in parts]
+                g = torch.cat(parts, dim=1)
             else:
                 u = self.cost(xg, y, mask, self.prior(xg))
                 (g,) = torch.autograd.grad(u.sum(), xg, create_graph=create_graph)

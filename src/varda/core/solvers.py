@@ -18,10 +18,13 @@ from varda.errors import unknown_choice
 SPLIT_INPUTS = 3   # data-term gradient, prior-term gradient, Ω (``split_grad`` solvers)
 
 
-def wants_split_grad(solver: nn.Module) -> bool:
-    """Whether ``solver`` consumes ``[∇data, ∇prior, Ω]`` rather than ∇ₓU (see ConvLSTMSolver)."""
+def solver_inputs(solver: nn.Module) -> int:
+    """Input groups ``solver`` consumes: 1 (∇ₓU), 3 (``[∇data, ∇prior, Ω]``) or 4 (the same and
+    the prior residual x − Φ(x)); see :class:`ConvLSTMSolver`."""
     inner = getattr(solver, "inner", solver)
-    return bool(getattr(inner, "split_grad", False))
+    if not getattr(inner, "split_grad", False):
+        return 1
+    return SPLIT_INPUTS + int(bool(getattr(inner, "residual_input", False)))
 
 
 class FSGD(nn.Module):
@@ -84,17 +87,23 @@ class ConvLSTMSolver(nn.Module):
             the solver can weigh data misfit against prior residual point by point and
             knows where the observations are once x fits them. The model computes these
             inputs when its solver has ``split_grad`` set (:meth:`VarModel._grad`).
+        residual_input: with ``split_grad``, also feed the prior residual r = x − Φ(x) (the
+            quantity U penalises; scaled by the inverse RMS of its first value).
     """
 
     def __init__(self, *, ndim: int, channels: int = 1, hidden: int = 32,
                  kernel: "int | Sequence[int]" = 3, periodic: "bool | Sequence[bool]" = False,
                  dropout: float = 0.0, scale_by_iterations: bool = False,
-                 split_grad: bool = False) -> None:
+                 split_grad: bool = False, residual_input: bool = False) -> None:
         super().__init__()
+        if residual_input and not split_grad:
+            raise ValueError("residual_input=True needs split_grad=True")
         self.scale_by_iterations = bool(scale_by_iterations)
         self.split_grad = bool(split_grad)
+        self.residual_input = bool(residual_input)
+        self.n_groups = (SPLIT_INPUTS + int(self.residual_input)) if self.split_grad else 1
         per = tuple(bool(p) for p in as_tuple(periodic, ndim, "periodic"))
-        n_in = channels * (SPLIT_INPUTS if self.split_grad else 1)
+        n_in = channels * self.n_groups
         self.cell = ConvLSTMCell(ndim, n_in, hidden, kernel, per)
         self.dropout = nn.Dropout(dropout)
         self.out = CONV[ndim](hidden, channels, 1, bias=False)
@@ -105,17 +114,22 @@ class ConvLSTMSolver(nn.Module):
             self.config["scale_by_iterations"] = True
         if self.split_grad:
             self.config["split_grad"] = True
+        if self.residual_input:
+            self.config["residual_input"] = True
 
     def init_state(self, x: torch.Tensor, grad: torch.Tensor, n_iter: "int | None" = None) -> dict:
         if self.split_grad:
             # both gradient terms share α = 1 / RMS(∇ₓU) (their sum), so the solver sees their
             # relative size (hence λ); Ω is passed as is
-            g = grad.detach().unflatten(1, (SPLIT_INPUTS, -1))
+            g = grad.detach().unflatten(1, (self.n_groups, -1))
             dims = tuple(range(1, g.ndim - 1))
             rms = (g[:, 0] + g[:, 1]).pow(2).mean(dims, keepdim=True).sqrt()
-            alpha = torch.ones((g.shape[0], SPLIT_INPUTS, *([1] * (g.ndim - 2))),
+            alpha = torch.ones((g.shape[0], self.n_groups, *([1] * (g.ndim - 2))),
                                dtype=g.dtype, device=g.device)
             alpha[:, :SPLIT_INPUTS - 1] = (1.0 / (rms + 1e-12)).unsqueeze(1)
+            if self.residual_input:
+                r_rms = g[:, SPLIT_INPUTS].pow(2).mean(dims, keepdim=True).sqrt()
+                alpha[:, SPLIT_INPUTS] = 1.0 / (r_rms + 1e-12)
             alpha = alpha.expand(*g.shape[:3], *([1] * (g.ndim - 3))).flatten(1, 2)
         else:
             dims = tuple(range(1, grad.ndim))
