@@ -22,12 +22,15 @@ RUNS = {   # log name: (what it is, command that made it)
     "H1": ("session 2 row 3: blind U-Net + LSTM, K ≤ 10", "see results/l96_runs/H1/unet_joint.json"),
     "A": ("K ≤ 16, backprop last 10", REC + S16),
     "B_killed": ("K ≤ 16, backprop last 10, time pooling 4 (stopped at 526 s)", REC + S16 + " pool=[4,1]"),
-    "C_sepalpha": ("K ≤ 16 + split gradient, one α per term (stopped at 558 s)",
+    "C_sepalpha": ("K ≤ 16 + split gradient, one α per term (stopped at 623 s)",
                    REC + S16 + " split_grad=true (code of commit 9a4105c^, per-term α)"),
     "C": ("K ≤ 16 + split gradient [∇data, ∇prior, Ω] (shipped)", REC + S16 + " split_grad=true"),
     "D": ("K ≤ 10 (H1's schedule) + split gradient", REC + "split_grad=true"),
-    "E": ("C with solver hidden 12", REC + S16 + " split_grad=true hidden_solver=12 test_iters=[12,14,16]"),
+    "E_stopped": ("C with solver hidden 12 (stopped at 943 s)",
+                  REC + S16 + " split_grad=true hidden_solver=12 test_iters=[12,14,16]"),
     "F": ("C with prior hidden 8", REC + S16 + " split_grad=true hidden_prior=8 test_iters=[12,14,16]"),
+    "G_stopped": ("C + residual x − Φ(x) as a 4th solver input (stopped at 489 s)",
+          REC + S16 + " split_grad=true residual_input=true test_iters=[12,14,16]"),
 }
 PAT = re.compile(r"epoch (\d+) K=(\d+) loss=([\d.e+-]+) val_mse\(norm\)=([\d.e+-]+) .* t=(\d+)s")
 
@@ -54,7 +57,7 @@ def main() -> int:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(9, 5))
+    fig, ax = plt.subplots(figsize=(10, 6.5))
     for name, c in curves.items():
         if not c["curve"]:
             continue
@@ -67,7 +70,7 @@ def main() -> int:
     ax.set(xlabel="training wall time (s), one thread", ylabel="validation R-score",
            title="Lorenz-96 row 3: validation learning curves (session 3)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=1, loc="upper right", framealpha=0.9)
     fig.tight_layout()
     png = ROOT / "docs" / "l96_session3_curves.png"
     fig.savefig(png, dpi=110)
