@@ -315,8 +315,14 @@ def test_cpu_calls_share_threads_with_the_same_result(l96_path):
         model.reconstruct = spy
         two = solve_mod.model_solver(model)(y, obs)
         assert torch.get_num_threads() == 2
+        assert threading.get_ident() not in seen and len(seen) >= 1   # ran on worker threads
+        seen.clear()
+        solve_mod.CPU_SIDE_BY_SIDE = False                # the switch: calls in turn, here
+        three = solve_mod.model_solver(model)(y, obs)
+        assert seen == {threading.get_ident()}
     finally:
         solve_mod.CPU_BATCH_POINTS = old_points
+        solve_mod.CPU_SIDE_BY_SIDE = True
         torch.set_num_threads(before)
     np.testing.assert_allclose(two, one, rtol=1e-5, atol=1e-5)
-    assert threading.get_ident() not in seen and len(seen) >= 1   # ran on worker threads
+    np.testing.assert_allclose(three, one, rtol=1e-5, atol=1e-5)

@@ -50,32 +50,48 @@ def parse(path: Path) -> list[dict]:
     return out
 
 
-def main() -> int:
+def collect(runs: dict, log_dir: Path, logs: "dict | None" = None) -> dict:
+    """{name: {what, command, curve}} for the runs whose log exists (``logs`` overrides a
+    run's log path; default ``log_dir/<name>.log``)."""
     curves = {}
-    for name, (what, cmd) in RUNS.items():
-        log = HERE / f"{name}.log"
+    for name, (what, cmd) in runs.items():
+        log = (logs or {}).get(name, log_dir / f"{name}.log")
         if log.is_file():
             curves[name] = {"what": what, "command": cmd, "curve": parse(log)}
-    out = ROOT / "results" / "l96_session2_curves.json"
-    out.write_text(json.dumps({"norm_to_r": NORM_TO_R, "runs": curves}, indent=1) + "\n")
+    return curves
+
+
+def plot(curves: dict, png: Path, *, title: str, bold=(), dotted=(), targets=(),
+         figsize=(9, 5), legend: "dict | None" = None) -> None:
+    """Validation R-score against training wall time, one line per run; ``targets``:
+    (value, colour, label) horizontal lines."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(9, 5))
+    fig, ax = plt.subplots(figsize=figsize)
     for name, c in curves.items():
         if not c["curve"]:
             continue
         t = [p["t"] for p in c["curve"]]
         r = [p["val_r"] for p in c["curve"]]
-        ax.semilogy(t, r, label=f"{name}: {c['what']}", lw=2 if name in ("H1", "F2") else 1)
-    ax.axhline(0.0194, color="k", ls="--", lw=1, label="paper, row 3 (1.94e-2)")
-    ax.set(xlabel="training wall time (s), one thread", ylabel="validation R-score",
-           title="Lorenz-96 rows 3 and 4b: validation learning curves (session 2)")
+        ax.semilogy(t, r, label=f"{name}: {c['what']}", lw=2.2 if name in bold else 1,
+                    ls=":" if name in dotted else "-")
+    for value, colour, label in targets:
+        ax.axhline(value, color=colour, ls="--", lw=1, label=label)
+    ax.set(xlabel="training wall time (s), one thread", ylabel="validation R-score", title=title)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(**(legend or {"fontsize": 7, "ncol": 2}))
     fig.tight_layout()
-    png = ROOT / "docs" / "l96_session2_curves.png"
     fig.savefig(png, dpi=110)
+
+
+def main() -> int:
+    curves = collect(RUNS, HERE)
+    out = ROOT / "results" / "l96_session2_curves.json"
+    out.write_text(json.dumps({"norm_to_r": NORM_TO_R, "runs": curves}, indent=1) + "\n")
+    png = ROOT / "docs" / "l96_session2_curves.png"
+    plot(curves, png, title="Lorenz-96 rows 3 and 4b: validation learning curves (session 2)",
+         bold=("H1", "F2"), targets=[(0.0194, "k", "paper, row 3 (1.94e-2)")])
     print(f"wrote {out} and {png}")
     return 0
 

@@ -8,13 +8,13 @@ The logs are the recipe's ("val_mse(norm)=" is converted to an R-score with std�
 of the training data). H1 (the session-2 row 3) is read from ../session2/H1.log for reference.
 """
 import json
-import re
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
-NORM_TO_R = 0.7070118974194627      # std(x_train)² / mean(x_train²), printed by the benchmark
+sys.path.insert(0, str(HERE.parent / "session2"))
+from curves import NORM_TO_R, collect, plot  # noqa: E402  (session 2's parser and plot)
 S16 = "n_iter=16 grad_iters=10 k_levels=[2,4,6,8,10,13,16] ramp=[0.08,0.18,0.3,0.42,0.54,0.66]"
 REC = "python -u recipes/l96_table2.py --rows unet_joint --threads 1 --set "
 
@@ -32,48 +32,17 @@ RUNS = {   # log name: (what it is, command that made it)
     "G_stopped": ("C + residual x − Φ(x) as a 4th solver input (stopped at 489 s)",
           REC + S16 + " split_grad=true residual_input=true test_iters=[12,14,16]"),
 }
-PAT = re.compile(r"epoch (\d+) K=(\d+) loss=([\d.e+-]+) val_mse\(norm\)=([\d.e+-]+) .* t=(\d+)s")
-
-
-def parse(path: Path) -> list[dict]:
-    out = []
-    for line in path.read_text().splitlines():
-        if m := PAT.search(line):
-            ep, k, loss, v, t = m.groups()
-            out.append({"epoch": int(ep), "K": int(k), "t": int(t), "val_r": float(v) * NORM_TO_R})
-    return out
 
 
 def main() -> int:
-    curves = {}
-    for name, (what, cmd) in RUNS.items():
-        log = HERE / f"{name}.log"
-        if name == "H1":
-            log = HERE.parent / "session2" / "H1.log"
-        if log.is_file():
-            curves[name] = {"what": what, "command": cmd, "curve": parse(log)}
+    curves = collect(RUNS, HERE, logs={"H1": HERE.parent / "session2" / "H1.log"})
     out = ROOT / "results" / "l96_session3_curves.json"
     out.write_text(json.dumps({"norm_to_r": NORM_TO_R, "runs": curves}, indent=1) + "\n")
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(10, 6.5))
-    for name, c in curves.items():
-        if not c["curve"]:
-            continue
-        t = [p["t"] for p in c["curve"]]
-        r = [p["val_r"] for p in c["curve"]]
-        ax.semilogy(t, r, label=f"{name}: {c['what']}", lw=2.2 if name in ("H1", "C") else 1,
-                    ls=":" if name == "H1" else "-")
-    ax.axhline(0.0194, color="k", ls="--", lw=1, label="paper, row 3 (1.94e-2)")
-    ax.axhline(0.015, color="r", ls="--", lw=1, label="target (1.5e-2)")
-    ax.set(xlabel="training wall time (s), one thread", ylabel="validation R-score",
-           title="Lorenz-96 row 3: validation learning curves (session 3)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, ncol=1, loc="upper right", framealpha=0.9)
-    fig.tight_layout()
     png = ROOT / "docs" / "l96_session3_curves.png"
-    fig.savefig(png, dpi=110)
+    plot(curves, png, title="Lorenz-96 row 3: validation learning curves (session 3)",
+         bold=("H1", "C"), dotted=("H1",), figsize=(10, 6.5),
+         targets=[(0.0194, "k", "paper, row 3 (1.94e-2)"), (0.015, "r", "target (1.5e-2)")],
+         legend={"fontsize": 7, "ncol": 1, "loc": "upper right", "framealpha": 0.9})
     print(f"wrote {out} and {png}")
     return 0
 

@@ -48,6 +48,10 @@ def fixed_axes(model: VarModel) -> tuple[bool, ...]:
 # 8 tiles against 15 s in calls of 32 and 17 s in calls of 64 (activations leave the cache).
 CPU_BATCH_POINTS = 65536
 
+# On CPU, run a NumPy fill's solver calls side by side on one-thread workers (see _run_calls);
+# False runs them one at a time (the recipe l96_fill_timing.py times both).
+CPU_SIDE_BY_SIDE = True
+
 
 def model_solver(model: VarModel, *, n_iter: "int | None" = None, batch_size: int = 64) -> SolveFn:
     """A ``solve(y, observed)`` running ``model.reconstruct`` in raw units, ``batch_size`` at a
@@ -68,7 +72,8 @@ def model_solver(model: VarModel, *, n_iter: "int | None" = None, batch_size: in
                                   n_iter=n_iter)
             out[i:i + step] = x[:, 0].float().cpu().numpy()
 
-        _run_calls(call, range(0, len(y), step), parallel=device.type == "cpu")
+        _run_calls(call, range(0, len(y), step),
+                   parallel=device.type == "cpu" and CPU_SIDE_BY_SIDE)
         return out
 
     return solve
