@@ -73,7 +73,7 @@ def main() -> int:
     out["shape"] = list(filled.shape)
     out["any_nan"] = bool(np.isnan(filled).any())
     out["scores"] = l96.scores(filled, bench.test, bench.scale)
-    path = ROOT / "results" / f"l96_fill_timing_{args.model}.json"
+    path = ROOT / "results" / f"l96_fill_timing_{Path(args.model).name}.json"
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(json.dumps({k: out.get(k) for k in ("entry_point", "wall_s", "walls_s",
                                                "sequential_over_side_by_side", "shape",

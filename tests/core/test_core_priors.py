@@ -167,3 +167,34 @@ def test_blind_unet_needs_depth_zero() -> None:
     with pytest.raises(ValueError, match="depth=0"):
         TwoScaleUNet(ndim=1, depth=1, blind=True)
     assert TwoScaleUNet(ndim=1, depth=0, blind=True).config["blind"] is True
+
+
+@pytest.mark.parametrize("blind", [False, True])
+def test_native_single_channel_conv_matches_onednn(blind: bool, monkeypatch) -> None:
+    """The native kernel used for one-input-channel 2-D convolutions on CPU gives the values,
+    the gradients and the second-order gradients (training differentiates ∇ₓU) of the
+    oneDNN path."""
+    from varda.core.priors import padding
+    torch.manual_seed(0)
+    conv = padding.PaddedConv(2, 1, 6, [3, 5], [False, True], blind=blind).double()
+    assert padding.use_native_conv(torch.zeros(1, 1, 8, 8, dtype=torch.float64), conv.conv)
+
+    def run(native: bool) -> list[torch.Tensor]:
+        monkeypatch.setattr(padding, "NATIVE_SINGLE_CHANNEL_CONV", native)
+        x = torch.linspace(-1, 1, 2 * 12 * 10, dtype=torch.float64).reshape(2, 1, 12, 10)
+        x.requires_grad_(True)
+        out = conv(x)
+        (gx,) = torch.autograd.grad((out ** 3).sum(), x, create_graph=True)
+        gw = torch.autograd.grad((gx ** 2).sum(), conv.conv.weight)[0]
+        return [out.detach(), gx.detach(), gw]
+
+    for a, b in zip(run(True), run(False)):
+        torch.testing.assert_close(a, b)
+
+
+def test_native_conv_only_for_one_input_channel_2d_cpu() -> None:
+    from varda.core.priors import padding
+    x = torch.zeros(1, 3, 8, 8)
+    assert not padding.use_native_conv(x, padding.PaddedConv(2, 3, 4, 3, [False, False]).conv)
+    x1 = torch.zeros(1, 1, 8)
+    assert not padding.use_native_conv(x1, padding.PaddedConv(1, 1, 4, 3, [False]).conv)
