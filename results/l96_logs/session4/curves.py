@@ -1,0 +1,49 @@
+#!/usr/bin/env python
+"""Collect the validation learning curves of the session-4 row-3 runs from their logs into
+results/l96_session4_curves.json and plot them to docs/l96_session4_curves.png.
+
+    python results/l96_logs/session4/curves.py
+
+The logs are the recipe's ("val_mse(norm)=" is converted to an R-score with std² / mean x²
+of the training data). `C` (session 3's shipped row 3) is read from ../session3/C.log.
+"""
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+sys.path.insert(0, str(HERE.parent / "session2"))
+from curves import NORM_TO_R, collect, plot  # noqa: E402  (session 2's parser and plot)
+REC = "python -u recipes/l96_table2.py --rows unet_joint --threads 1 --set "
+K20 = "n_iter=20 'k_levels=[2,4,6,8,10,13,16,20]' 'ramp=[0.07,0.15,0.24,0.33,0.42,0.52,0.64]'"
+K24 = ("hidden_prior=8 n_iter=24 'k_levels=[2,4,6,8,10,13,16,20,24]' "
+       "'ramp=[0.06,0.12,0.19,0.27,0.35,0.44,0.54,0.66]'")
+K32 = ("hidden_prior=8 n_iter=32 'k_levels=[2,4,6,8,10,13,16,20,24,28,32]' "
+       "'ramp=[0.05,0.1,0.16,0.23,0.3,0.38,0.47,0.56,0.66,0.76]'")
+
+RUNS = {   # log name: (what it is, command that made it)
+    "C": ("session 3's row 3: prior hidden 16, K ≤ 16", "see results/l96_logs/session3/curves.py"),
+    "H": ("prior hidden 16, K ≤ 20", REC + K20 + " 'test_iters=[16,18,20]'"),
+    "I": ("prior hidden 8, K ≤ 24", REC + K24 + " 'test_iters=[18,20,22,24]'"),
+    "J0": ("prior hidden 8, K ≤ 32, training seed 0", REC + K32 + " train_seed=0 'test_iters=[24,28,32]'"),
+    "J1": ("prior hidden 8, K ≤ 32, training seed 1", REC + K32 + " train_seed=1 'test_iters=[24,28,32]'"),
+}
+
+
+def main() -> int:
+    present = {k: v for k, v in RUNS.items() if k == "C" or (HERE / f"{k}.log").is_file()}
+    curves = collect(present, HERE, logs={"C": HERE.parent / "session3" / "C.log"})
+    out = ROOT / "results" / "l96_session4_curves.json"
+    out.write_text(json.dumps({"norm_to_r": NORM_TO_R, "runs": curves}, indent=1) + "\n")
+    png = ROOT / "docs" / "l96_session4_curves.png"
+    plot(curves, png, title="Lorenz-96 row 3: validation learning curves (session 4)",
+         bold=("C",), dotted=("C",), figsize=(10, 6.5),
+         targets=[(0.0194, "k", "paper, row 3 (1.94e-2)"), (0.015, "r", "target (1.5e-2)")],
+         legend={"fontsize": 8, "ncol": 1, "loc": "upper right", "framealpha": 0.9})
+    print(f"wrote {out} and {png}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
