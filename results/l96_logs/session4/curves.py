@@ -26,9 +26,12 @@ RUNS = {   # log name: (what it is, command that made it)
     "C": ("session 3's row 3: prior hidden 16, K ≤ 16", "see results/l96_logs/session3/curves.py"),
     "H": ("prior hidden 16, K ≤ 20", REC + K20 + " 'test_iters=[16,18,20]'"),
     "I": ("prior hidden 8, K ≤ 24", REC + K24 + " 'test_iters=[18,20,22,24]'"),
+    "I1": ("prior hidden 8, K ≤ 24, training seed 1 (shipped)", REC + K24 + " train_seed=1 'test_iters=[18,20,22,24]'"),
     "J0": ("prior hidden 8, K ≤ 32, training seed 0", REC + K32 + " train_seed=0 'test_iters=[24,28,32]'"),
-    "J1": ("prior hidden 8, K ≤ 32, training seed 1 (shipped)",
+    "J1": ("prior hidden 8, K ≤ 32, training seed 1",
            REC + K32 + " train_seed=1 'test_iters=[24,28,32]'"),
+    "J2": ("prior hidden 8, K ≤ 32, training seed 2",
+           REC + K32 + " train_seed=2 'test_iters=[24,28,32]'"),
     "S": ("J1's configuration trained on the shared mask pattern (shared-mask validation)",
           "python -u recipes/l96_table2.py --rows unet_joint_shared --threads 1"),
 }
@@ -40,7 +43,7 @@ def main() -> int:
     out.write_text(json.dumps({"norm_to_r": NORM_TO_R, "runs": curves}, indent=1) + "\n")
     png = ROOT / "docs" / "l96_session4_curves.png"
     plot(curves, png, title="Lorenz-96 row 3: validation learning curves (session 4)",
-         bold=("C", "J1"), dotted=("C",), figsize=(10, 6.5),
+         bold=("C", "I1"), dotted=("C",), figsize=(10, 6.5),
          targets=[(0.0194, "k", "paper, row 3 (1.94e-2)"), (0.015, "r", "target (1.5e-2)")],
          legend={"fontsize": 8, "ncol": 1, "loc": "upper right", "framealpha": 0.9})
     print(f"wrote {out} and {png}")
