@@ -46,7 +46,7 @@ def pad_axes(x: torch.Tensor, pads: Sequence[int], periodic: Sequence[bool]) -> 
 
 # The native (im2col) 2-D convolution. For one input channel on CPU its input gradient is
 # much faster than oneDNN's (whose backward-data path for C_in = 1 costs ~8× its forward):
-# the prior-gradient ∇ₓλ‖x − Φ(x)‖² of a one-channel U-Net runs 1.5× faster with it
+# the prior-gradient ∇ₓλ‖x − Φ(x)‖² of a one-channel U-Net runs 1.5–2.3× faster with it
 # (benchmarks/bench_conv_backend.py measures it side by side). Same values to float rounding.
 _NATIVE_CONV2D = getattr(torch._C._nn, "thnn_conv2d", None)
 
