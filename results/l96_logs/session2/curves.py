@@ -85,15 +85,23 @@ def plot(curves: dict, png: Path, *, title: str, bold=(), dotted=(), targets=(),
     fig.savefig(png, dpi=110)
 
 
-def main() -> int:
-    curves = collect(RUNS, HERE)
-    out = ROOT / "results" / "l96_session2_curves.json"
+ROW3_TARGETS = [(0.0194, "k", "paper, row 3 (1.94e-2)"), (0.015, "r", "target (1.5e-2)")]
+
+
+def write(curves: dict, session: int, title: str, **plot_kw) -> int:
+    """Write ``results/l96_session<N>_curves.json`` and plot ``docs/l96_session<N>_curves.png``."""
+    out = ROOT / "results" / f"l96_session{session}_curves.json"
     out.write_text(json.dumps({"norm_to_r": NORM_TO_R, "runs": curves}, indent=1) + "\n")
-    png = ROOT / "docs" / "l96_session2_curves.png"
-    plot(curves, png, title="Lorenz-96 rows 3 and 4b: validation learning curves (session 2)",
-         bold=("H1", "F2"), targets=[(0.0194, "k", "paper, row 3 (1.94e-2)")])
+    png = ROOT / "docs" / f"l96_session{session}_curves.png"
+    plot(curves, png, title=title, **plot_kw)
     print(f"wrote {out} and {png}")
     return 0
+
+
+def main() -> int:
+    curves = collect(RUNS, HERE)
+    return write(curves, 2, "Lorenz-96 rows 3 and 4b: validation learning curves (session 2)",
+                 bold=("H1", "F2"), targets=ROW3_TARGETS[:1])
 
 
 if __name__ == "__main__":

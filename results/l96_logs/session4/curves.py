@@ -7,14 +7,12 @@ results/l96_session4_curves.json and plot them to docs/l96_session4_curves.png.
 The logs are the recipe's ("val_mse(norm)=" is converted to an R-score with std² / mean x²
 of the training data). `C` (session 3's shipped row 3) is read from ../session3/C.log.
 """
-import json
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[2]
 sys.path.insert(0, str(HERE.parent / "session2"))
-from curves import NORM_TO_R, collect, plot  # noqa: E402  (session 2's parser and plot)
+from curves import ROW3_TARGETS, collect, write  # noqa: E402  (session 2's parser and plot)
 REC = "python -u recipes/l96_table2.py --rows unet_joint --threads 1 --set "
 K20 = "n_iter=20 'k_levels=[2,4,6,8,10,13,16,20]' 'ramp=[0.07,0.15,0.24,0.33,0.42,0.52,0.64]'"
 K24 = ("hidden_prior=8 n_iter=24 'k_levels=[2,4,6,8,10,13,16,20,24]' "
@@ -39,15 +37,9 @@ RUNS = {   # log name: (what it is, command that made it)
 
 def main() -> int:
     curves = collect(RUNS, HERE, logs={"C": HERE.parent / "session3" / "C.log"})
-    out = ROOT / "results" / "l96_session4_curves.json"
-    out.write_text(json.dumps({"norm_to_r": NORM_TO_R, "runs": curves}, indent=1) + "\n")
-    png = ROOT / "docs" / "l96_session4_curves.png"
-    plot(curves, png, title="Lorenz-96 row 3: validation learning curves (session 4)",
-         bold=("C", "I1"), dotted=("C",), figsize=(10, 6.5),
-         targets=[(0.0194, "k", "paper, row 3 (1.94e-2)"), (0.015, "r", "target (1.5e-2)")],
-         legend={"fontsize": 8, "ncol": 1, "loc": "upper right", "framealpha": 0.9})
-    print(f"wrote {out} and {png}")
-    return 0
+    return write(curves, 4, "Lorenz-96 row 3: validation learning curves (session 4)",
+                 bold=("C", "I1"), dotted=("C",), figsize=(10, 6.5), targets=ROW3_TARGETS,
+                 legend={"fontsize": 8, "ncol": 1, "loc": "upper right", "framealpha": 0.9})
 
 
 if __name__ == "__main__":
