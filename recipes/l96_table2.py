@@ -54,7 +54,9 @@ def main(argv=None) -> int:
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--shared-eval", action="store_true",
                     help="score the shipped models on the shared-mask test set (the paper's "
-                         "variant) without retraining; writes results/l96_parts/shared_eval.json")
+                         "variant) without retraining, and FSGD/4D-Var with the settings chosen "
+                         "on validation (re-run only when those changed); writes "
+                         "results/l96_parts/shared_eval.json")
     ap.add_argument("--pathway", type=Path, default=None, metavar="PHYSICS_PART_JSON",
                     help="plot the energy pathway (FSGD with the λ/step chosen in this part file "
                          "vs the shipped l96-rk4-lstm) to docs/l96_energy_pathway.png")
