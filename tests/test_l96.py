@@ -240,3 +240,23 @@ def test_train_seed_changes_the_weights_not_the_data():
         saved.append(res["test"]["r_score"])
     assert saved[0] == saved[1]          # same training seed: the same model
     assert saved[0] != saved[2]          # another training seed: another model
+
+
+def test_unet_row_with_a_learned_first_guess():
+    """The first guess is trained first, its time counts in the row's training time, the
+    solver starts from it (K = 0 scores the first guess alone) and it is saved with the model."""
+    bench = l96.load_benchmark("tiny")
+    fg = {"first_guess": {"hidden": 4, "layers": 1, "kernel": 3, "chunk": 4}, "fg_budget": 0.5,
+          "fg_options": {"val_windows": 4}, "max_time": 0.5, "epochs": 1,
+          "steps_per_epoch": 1, "prior_budget": 0}
+    res = l96.run_row("unet_joint", size="tiny", bench=bench, log=lambda s: None, overrides=fg)
+    model = res["_model"]
+    assert model.first_guess is not None and res["first_guess_fit"]["epochs"] >= 1
+    assert res["train_wall_s"] >= res["first_guess_fit"]["wall_s"]
+    assert res["first_guess_test"]["n_iter"] == 0
+    assert 0 < res["first_guess_test"]["r_score"] != res["test"]["r_score"]
+    xh0 = l96.reconstruct(model, bench.test, n_iter=0)
+    assert l96.scores(xh0, bench.test, bench.scale)["r_score"] == pytest.approx(
+        res["first_guess_test"]["r_score"])
+    starts = l96.first_guesses(model, bench.test)
+    np.testing.assert_allclose(starts[:, 0].numpy(), xh0, rtol=1e-5, atol=1e-5)

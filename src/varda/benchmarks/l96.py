@@ -231,11 +231,13 @@ def unet_model(*, hidden_prior: int = 16, hidden_solver: int = 16, n_iter: int =
                mean: float = 0.0, std: float = 1.0, layout: str = "fold",
                depth: int = 1, scale_by_iterations: bool = False, kernel=3,
                blind: bool = False, split_grad: bool = False,
-               residual_input: bool = False) -> VarModel:
+               residual_input: bool = False, first_guess: "dict | None" = None) -> VarModel:
     """Two-scale U-Net prior (bilinear units) + ConvLSTM solver.
 
     ``layout="fold"``: 1-D over time with the 40 sites as channels (``pool[0]`` is the time
-    pooling); ``"2d"``: 2-D over (time, site), periodic in sites."""
+    pooling); ``"2d"``: 2-D over (time, site), periodic in sites. ``first_guess``: options of
+    a learned first guess (:class:`varda.core.first_guess.BiGRUSmoother`: ``hidden``,
+    ``layers``, ``kernel``, ``chunk``) where the solver starts; None: y with zeros in the gaps."""
     if layout == "fold":
         prior = {"type": "fold", "axis": 1, "inner": {
             "type": "unet", "ndim": 1, "channels": 40, "hidden": hidden_prior, "depth": depth,
@@ -252,7 +254,10 @@ def unet_model(*, hidden_prior: int = 16, hidden_solver: int = 16, n_iter: int =
                         "axes": AXES,
                         "patch_shape": [200, 40], "cost": {"lambda_init": lam},
                         "n_iter": n_iter, "second_order": second_order,
-                        "norm": {"mean": mean, "std": std}})
+                        "norm": {"mean": mean, "std": std},
+                        "first_guess": (None if first_guess is None else
+                                        {"type": "bigru", "ndim": 2, "periodic": True,
+                                         **first_guess})})
 
 
 def bilinear_model(*, hidden: int = 16, n_iter: int = 10, second_order: bool = False,
@@ -401,8 +406,10 @@ def _train(model: VarModel, bench: L96Benchmark, *, mode: str, epochs: int, batc
     (after ``lr_decay_start`` of it);
     ``val_windows``: validate on the first that many validation windows only."""
     x, y, m = tensors(bench.train)
+    x0 = first_guesses(model, bench.train) if getattr(model, "first_guess", None) else None
     if crop:
         x, y, m = (time_crops(t, crop) for t in (x, y, m))
+        x0 = None if x0 is None else time_crops(x0, crop)
     val = tensors(bench.val if val_windows is None else bench.val.subset(slice(0, val_windows)))
     levels = list(k_levels) if k_levels else curriculum_levels(n_iter)
     ramp = tuple(ramp)[:len(levels) - 1]
@@ -426,7 +433,7 @@ def _train(model: VarModel, bench: L96Benchmark, *, mode: str, epochs: int, batc
                mode=mode, n_iter_schedule=sched, loss_weights=loss_weights, seed=seed,
                device="cpu", progress=progress, max_time=max_time, callback=cb,
                steps_per_epoch=steps_per_epoch, lr_final=lr_final,
-               lr_decay_start=lr_decay_start)
+               lr_decay_start=lr_decay_start, x0=x0)
     wall = time.perf_counter() - t0
     return {"train_wall_s": round(wall, 1), "epochs_run": len(hist), "schedule": dict(sched),
             "history": hist}
@@ -469,6 +476,51 @@ def pretrain_prior_dae(model: VarModel, bench: L96Benchmark, *, budget: float,
         ident = float(((model.prior(xv) - xv) ** 2).mean())
     return {"steps": steps, "wall_s": round(time.perf_counter() - t0, 1), "final_loss": run,
             "val_clean_residual": ident}
+
+
+@torch.no_grad()
+def first_guesses(model: VarModel, split: L96Split, batch_size: int = 64) -> torch.Tensor:
+    """The model's first guess on the full windows of ``split``, raw units ``(N, 1, T, S)``
+    (computed once on whole windows, then cropped with the training data, so the training
+    crops start from what the model starts from at inference)."""
+    _, y, m = tensors(split)
+    out = [model.denormalize(model.first_guess(model.normalize(y[s:s + batch_size]) * m[s:s + batch_size],
+                                               m[s:s + batch_size]))
+           for s in range(0, len(y), batch_size)]
+    return torch.cat(out)
+
+
+def overlapping_crops(t: torch.Tensor, crop: int, stride: int) -> torch.Tensor:
+    """``(N, C, T, S)`` → ``(N·n, C, crop, S)``: crops of ``crop`` steps every ``stride``."""
+    starts = range(0, t.shape[2] - crop + 1, stride)
+    return torch.cat([t[:, :, s:s + crop] for s in starts]).contiguous()
+
+
+def train_first_guess(model: VarModel, bench: L96Benchmark, *, budget: float, crop: int = 100,
+                      stride: int = 20, batch_size: int = 32, lr: float = 3e-3,
+                      lr_final: float = 3e-4, lr_decay_start: float = 0.7, seed: int = 0,
+                      val_windows: int = 64, log: Callable[[str], None] = print) -> dict:
+    """Train the model's learned first guess G(y, Ω) alone on the truths (``fit`` in mode
+    ``"first_guess"``) for ``budget`` seconds, on overlapping time crops of the training
+    windows (``stride`` a multiple of the observation cadence keeps the sampling phase)."""
+    x, y, m = (overlapping_crops(t, crop, stride) for t in tensors(bench.train))
+    val = tensors(bench.val.subset(slice(0, val_windows)))
+    t0 = time.perf_counter()
+
+    def cb(e: dict) -> None:
+        log(f"  first guess epoch {e['epoch']} loss={e['train_loss']:.4g} "
+            f"val R={e['val_mse'] * model.norm_std ** 2 / bench.scale:.4g} t={e['time_s']:.0f}s")
+
+    hist = fit(model, x, y, m, val=val, mode="first_guess", epochs=100000, steps_per_epoch=100,
+               batch_size=batch_size, lr=lr, lr_final=lr_final, lr_decay_start=lr_decay_start,
+               max_time=budget, seed=seed, device="cpu", progress=False, callback=cb)
+    wall = time.perf_counter() - t0
+    best = min(h["val_mse"] for h in hist)
+    out = {"wall_s": round(wall, 1), "epochs": len(hist), "val_mse": best,
+           "val_r_score": best * model.norm_std ** 2 / bench.scale,
+           "n_params": n_params(model.first_guess)}
+    log(f"  first guess: val R {out['val_r_score']:.4g} in {wall:.0f}s")
+    return out
 
 
 def pretrain_prior(model: VarModel, bench: L96Benchmark, *, budget: float, crop: int = 40,
@@ -615,8 +667,13 @@ def run_row(row: str, *, size: str = "full", seed: int = 0, progress: bool = Fal
                                depth=cfg.get("depth", 1), kernel=cfg.get("prior_kernel", 3),
                                blind=cfg.get("blind", False),
                                split_grad=cfg.get("split_grad", False),
-                               residual_input=cfg.get("residual_input", False))
+                               residual_input=cfg.get("residual_input", False),
+                               first_guess=cfg.get("first_guess"))
             mode = "joint"
+            if cfg.get("first_guess") and not cfg.get("resume"):
+                res["first_guess_fit"] = train_first_guess(
+                    model, bench, budget=cfg["fg_budget"], seed=tseed, log=log,
+                    **cfg.get("fg_options", {}))
             if cfg.get("dae_budget") and not cfg.get("resume"):
                 res["dae_pretrain"] = pretrain_prior_dae(
                     model, bench, budget=cfg["dae_budget"], sigma_max=cfg.get("dae_sigma", 1.0),
@@ -657,7 +714,8 @@ def run_row(row: str, *, size: str = "full", seed: int = 0, progress: bool = Fal
                     lr_final=cfg.get("lr_final"), lr_decay_start=cfg.get("lr_decay_start", 0.0),
                     val_windows=cfg.get("val_windows"), log=log)
         dae_s = (res.get("dae_pretrain", {}).get("wall_s", 0.0)
-                 + res.get("prior_pretrain", {}).get("wall_s", 0.0))
+                 + res.get("prior_pretrain", {}).get("wall_s", 0.0)
+                 + res.get("first_guess_fit", {}).get("wall_s", 0.0))
         res.update(train_wall_s=round(tr["train_wall_s"] + dae_s + prev_wall, 1),
                    joint_wall_s=tr["train_wall_s"], epochs_run=tr["epochs_run"],
                    schedule={str(k): v for k, v in tr["schedule"].items()},
@@ -668,6 +726,8 @@ def run_row(row: str, *, size: str = "full", seed: int = 0, progress: bool = Fal
         model.n_iter = int(kt["chosen"])
         res["test_iters"] = kt
         res["test"] = evaluate(model, bench.test, bench.scale)
+        if getattr(model, "first_guess", None) is not None:   # what the solver adds to it
+            res["first_guess_test"] = evaluate(model, bench.test, bench.scale, n_iter=0)
     log(f"[{row}] test R={res['test']['r_score']:.4g} (paper {res['paper_r_score']}) "
         f"MSE={res['test']['mse']:.4g} I={res['test']['i_score']:.4g} "
         f"train {res.get('train_wall_s', 0):.0f}s")

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from varda.core.cost import VariationalCost
+from varda.core.first_guess import FIRST_GUESSES, build_first_guess
 from varda.core.priors import PRIORS, build_prior
 from varda.core.solvers import SOLVERS, build_solver, solver_inputs
 
@@ -33,6 +34,10 @@ class VarModel(nn.Module):
         second_order: in training, differentiate through ∇ₓU (``create_graph=True``); if False
             the gradient fed to the solver is treated as data (cheaper, truncated backprop).
         norm_mean, norm_std: normalisation of raw units: z = (v − mean) / std.
+        first_guess: optional learned first guess x₀ = G(y, Ω) (see
+            :mod:`varda.core.first_guess`): where the solver starts when no ``x0`` is given.
+            It is trained on its own (``fit(mode="first_guess")``) and held fixed (no
+            gradient) while the prior and solver train; ``n_iter=0`` returns it unchanged.
         grad_iters: in training, differentiate only the last ``grad_iters`` of the K
             iterations (the first K − grad_iters run without a graph, as at inference, and
             their state is a constant): truncated backpropagation through the solver, so a
@@ -44,7 +49,8 @@ class VarModel(nn.Module):
                  axes: Sequence[str], patch_shape: Sequence[int], channels: int = 1,
                  n_iter: int = 10, second_order: bool = True, norm_mean: float = 0.0,
                  norm_std: float = 1.0, meta: "dict | None" = None,
-                 grad_iters: "int | None" = None) -> None:
+                 grad_iters: "int | None" = None,
+                 first_guess: "nn.Module | None" = None) -> None:
         super().__init__()
         if grad_iters is not None and grad_iters < 1:
             raise ValueError(f"grad_iters must be >= 1 or None, got {grad_iters}")
@@ -54,6 +60,7 @@ class VarModel(nn.Module):
         if norm_std <= 0:
             raise ValueError(f"norm_std must be > 0, got {norm_std}")
         self.prior, self.cost, self.solver = prior, cost, solver
+        self.first_guess = first_guess
         self.axes = tuple(str(a) for a in axes)
         self.patch_shape = tuple(int(s) for s in patch_shape)
         self.channels = int(channels)
@@ -98,6 +105,8 @@ class VarModel(nn.Module):
             "axes": list(self.axes), "patch_shape": list(self.patch_shape),
             "channels": self.channels, "n_iter": self.n_iter, "second_order": self.second_order,
             "grad_iters": self.grad_iters,
+            "first_guess": (None if self.first_guess is None
+                            else _typed_config(self.first_guess, FIRST_GUESSES)),
             "norm": {"mean": self.norm_mean, "std": self.norm_std},
             "meta": copy.deepcopy(self.meta),
         }
@@ -142,7 +151,8 @@ class VarModel(nn.Module):
         Args:
             y: observations ``(B, C, *spatial)``; values where ``mask`` is 0 are ignored (NaN ok).
             mask: Ω, 1/True where observed.
-            x0: initial state (default: y with zeros in the gaps, i.e. the normalised mean).
+            x0: initial state (default: the learned first guess G(y, Ω) if the model has
+                one, else y with zeros in the gaps, i.e. the normalised mean).
             n_iter: solver iterations (default ``self.n_iter``).
             truth: the true state, only to record the error trajectory.
             return_trajectory: also return ``{"U": [...], "error": [...]}`` per iteration
@@ -161,6 +171,9 @@ class VarModel(nn.Module):
         create_graph = training and self.second_order
         # truncated unroll: only the last grad_iters iterations are differentiated in training
         n_free = max(0, k_iter - self.grad_iters) if (training and self.grad_iters) else 0
+        if x0 is None and self.first_guess is not None:
+            with torch.no_grad():
+                x0 = self.first_guess(y, mask)
         x = (y.clone() if x0 is None else x0.to(y)).detach()
         if create_graph and n_free == 0:
             x.requires_grad_(True)
@@ -236,4 +249,5 @@ def build_model(config: dict) -> VarModel:
         channels=config.get("channels", 1), n_iter=config.get("n_iter", 10),
         second_order=config.get("second_order", True), norm_mean=norm.get("mean", 0.0),
         norm_std=norm.get("std", 1.0), meta=config.get("meta"),
-        grad_iters=config.get("grad_iters"))
+        grad_iters=config.get("grad_iters"),
+        first_guess=build_first_guess(config.get("first_guess")))

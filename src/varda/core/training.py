@@ -20,7 +20,7 @@ from varda.core.device import resolve_device
 from varda.core.model import VarModel
 from varda.errors import unknown_choice
 
-MODES = ("joint", "solver", "prior")
+MODES = ("joint", "solver", "prior", "first_guess")
 
 
 def default_schedule(epochs: int, n_iter: int) -> dict[int, int]:
@@ -52,11 +52,15 @@ def _split(n: int, val_fraction: float, gen: torch.Generator) -> tuple[torch.Ten
 
 def _loss(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.Tensor,
           k: int, weights: Sequence[float], mode: str, holdout: float,
-          gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+          gen: torch.Generator, x0: "torch.Tensor | None" = None
+          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Return (loss, x̂, scored-points mask) for one batch."""
     nu1, nu2, nu3 = weights
     if mode == "prior":
         return ((model.prior(x) - x) ** 2).mean(), x, torch.ones_like(x)
+    if mode == "first_guess":
+        x_hat = model.first_guess(y, mask)
+        return ((x_hat - x) ** 2).mean(), x_hat, torch.ones_like(x)
     if x is None:  # self-supervised: hide part of the observations and score them
         hide = (torch.rand(mask.shape, generator=gen) < holdout).to(mask.device) & (mask > 0)
         x_hat = model(y, mask * (~hide), n_iter=k)
@@ -64,7 +68,7 @@ def _loss(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torc
         rec = ((x_hat - y) ** 2 * score).sum() / score.sum().clamp_min(1)
         loss = nu1 * rec + nu3 * ((x_hat - model.prior(x_hat)) ** 2).mean()
         return loss, x_hat, score
-    x_hat = model(y, mask, n_iter=k)
+    x_hat = model(y, mask, n_iter=k, x0=x0)
     loss = nu1 * ((x_hat - x) ** 2).mean()
     if nu2:
         loss = loss + nu2 * ((x - model.prior(x)) ** 2).mean()
@@ -82,7 +86,8 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         holdout: float = 0.2, seed: int = 0, device: str = "auto", progress: bool = True,
         max_time: "float | None" = None, steps_per_epoch: "int | None" = None,
         lr_final: "float | None" = None, lr_decay_start: float = 0.0,
-        callback: "Callable[[dict], None] | None" = None) -> list[dict]:
+        callback: "Callable[[dict], None] | None" = None,
+        x0: "torch.Tensor | None" = None) -> list[dict]:
     """Train ``model`` in place and return a per-epoch history (list of dicts).
 
     Args:
@@ -94,7 +99,9 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
             out. The epoch with the best validation MSE is restored at the end (never select
             on the test set).
         mode: ``"joint"`` (prior + λ + solver), ``"solver"`` (prior frozen: true physics or a
-            pre-trained PCA/AE) or ``"prior"`` (Φ alone as an auto-encoder on x).
+            pre-trained PCA/AE), ``"prior"`` (Φ alone as an auto-encoder on x) or
+            ``"first_guess"`` (the model's learned first guess alone, on ‖G(y, Ω) − x‖²). In
+            the other modes a first guess is held fixed.
         lr, lr_prior, lr_solver, lr_cost: Adam learning rates (parts default to ``lr``).
         lr_final: if set, every learning rate follows a cosine decay to ``lr_final / lr`` of
             its initial value over the run; progress is the larger of the fraction of epochs
@@ -113,11 +120,23 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
             validation, model selection, the curriculum and ``max_time`` act at a fixed
             granularity however large the training set is.
         callback: called with each epoch's history entry.
+        x0: optional starting states of the solver for the training samples (raw units, the
+            shape of ``y``), e.g. a first guess computed once on longer windows than the
+            training crops; validation still starts from the model's own default.
     """
     if mode not in MODES:
         raise unknown_choice("training mode", mode, list(MODES))
-    if mode == "prior" and x is None:
-        raise ValueError("mode='prior' trains Φ as an auto-encoder on true states; pass x")
+    if mode in ("prior", "first_guess") and x is None:
+        raise ValueError(f"mode={mode!r} is trained on true states; pass x")
+    if mode == "first_guess" and getattr(model, "first_guess", None) is None:
+        raise ValueError("mode='first_guess' needs a model with a first guess "
+                         "(VarModel(first_guess=BiGRUSmoother(...)))")
+    if x0 is not None and (x is None or mode not in ("joint", "solver")):
+        raise ValueError("x0 is only used in 'joint' and 'solver' training with truth: in "
+                         "self-supervised training a precomputed start would have seen the "
+                         "observations held out for scoring; leave x0=None")
+    if x0 is not None and tuple(x0.shape) != tuple(y.shape):
+        raise ValueError(f"x0 must have the shape of y {tuple(y.shape)}, got {tuple(x0.shape)}")
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     dev = resolve_device(device)
@@ -130,10 +149,12 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         return xx, yy, mm
 
     x_n, y_n, m_n = prep(x, y, mask)
+    s_n = None if x0 is None else model.normalize(torch.as_tensor(x0, dtype=torch.float32))
     if val is None:
         tr, va = _split(y_n.shape[0], val_fraction, gen)
         data_val = (None if x_n is None else x_n[va], y_n[va], m_n[va])
         x_n, y_n, m_n = (None if x_n is None else x_n[tr]), y_n[tr], m_n[tr]
+        s_n = None if s_n is None else s_n[tr]
     else:
         data_val = prep(*val)
 
@@ -142,7 +163,10 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         for p in model.prior.parameters():
             p.requires_grad_(False)
     groups = []
-    for part, plr in ((model.prior, lr_prior), (model.solver, lr_solver), (model.cost, lr_cost)):
+    parts = ((model.prior, lr_prior), (model.solver, lr_solver), (model.cost, lr_cost))
+    if mode == "first_guess":
+        parts = ((model.first_guess, None),)
+    for part, plr in parts:
         if mode == "prior" and part is not model.prior:
             continue
         params = [p for p in part.parameters() if p.requires_grad]
@@ -182,7 +206,8 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
                            (done - lr_decay_start) / max(1.0 - lr_decay_start, 1e-9))
             xb = None if x_n is None else x_n[idx].to(dev)
             yb, mb = y_n[idx].to(dev), m_n[idx].to(dev)
-            loss, _, _ = _loss(model, xb, yb, mb, k, loss_weights, mode, holdout, gen)
+            sb = None if s_n is None else s_n[idx].to(dev)
+            loss, _, _ = _loss(model, xb, yb, mb, k, loss_weights, mode, holdout, gen, sb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if clip_grad:
@@ -243,8 +268,9 @@ def evaluate_mse(model: VarModel, x, y, mask, *, n_iter: "int | None" = None, mo
     for s in range(0, y.shape[0], batch_size):
         yb, mb = y[s:s + batch_size].to(dev), mask[s:s + batch_size].to(dev)
         xb = None if x is None else x[s:s + batch_size].to(dev)
-        if mode == "prior":
-            err = (model.prior(xb) - xb) ** 2
+        if mode in ("prior", "first_guess"):
+            out = model.prior(xb) if mode == "prior" else model.first_guess(yb, mb)
+            err = (out - xb) ** 2
             num += float(err.sum()); den += err.numel()
         elif xb is None:
             hide = (torch.rand(mb.shape, generator=gen) < holdout).to(dev) & (mb > 0)
