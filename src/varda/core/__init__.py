@@ -1,8 +1,10 @@
-"""The torch-only core: cost, priors, solvers, model, training, metrics, checkpoints.
+"""The torch-only core: cost, priors, solvers, first guesses, model, training, metrics,
+checkpoints.
 
 Nothing in this sub-package imports xarray or dask.
 """
 from varda.core.cost import VariationalCost
+from varda.core.first_guess import FIRST_GUESSES, BiGRUSmoother
 from varda.core.metrics import i_score, p_score, r_score, rmse
 from varda.core.model import VarModel, build_model
 from varda.core.ode import BilinearODE, Lorenz96, rk4_step
@@ -13,5 +15,5 @@ from varda.core.training import fit
 __all__ = [
     "VariationalCost", "VarModel", "build_model", "fit", "rk4_step", "Lorenz96", "BilinearODE",
     "PRIORS", "PCAPrior", "DenseAE", "TwoScaleUNet", "ODEFlowPrior", "SOLVERS", "FSGD",
-    "ConvLSTMSolver", "r_score", "i_score", "p_score", "rmse",
+    "ConvLSTMSolver", "FIRST_GUESSES", "BiGRUSmoother", "r_score", "i_score", "p_score", "rmse",
 ]
