@@ -260,5 +260,26 @@ def test_unet_row_with_a_learned_first_guess():
     xh0 = l96.reconstruct(model, bench.test, n_iter=0)
     assert l96.scores(xh0, bench.test, bench.scale)["r_score"] == pytest.approx(
         res["first_guess_test"]["r_score"])
-    starts = l96.first_guesses(model, bench.test)
-    np.testing.assert_allclose(starts[:, 0].numpy(), xh0, rtol=1e-5, atol=1e-5)
+    # the training crops start from the first guess of their whole window (more context than
+    # the crop alone would give it), cropped like the data
+    starts = l96.first_guesses(model, bench.train)
+    assert starts.shape == (len(bench.train), 1, 200, 40)
+    torch.testing.assert_close(starts[:1, :, :40],
+                               l96.time_crops(starts, 40)[:1])
+    _, y, m = l96.tensors(bench.train.subset(slice(0, 1)))
+    alone = model.reconstruct(y[:, :, 40:80], m[:, :, 40:80], n_iter=0)
+    assert not torch.allclose(alone, starts[:1, :, 40:80], atol=1e-4)
+
+
+def test_time_crops_with_and_without_overlap():
+    t = torch.arange(2 * 12 * 3, dtype=torch.float32).reshape(2, 1, 12, 3)
+    plain = l96.time_crops(t, 4)
+    assert plain.shape == (6, 1, 4, 3)
+    torch.testing.assert_close(plain[1], t[0, :, 4:8])       # window by window
+    torch.testing.assert_close(plain[3], t[1, :, 0:4])
+    over = l96.time_crops(t, 4, 2)
+    assert over.shape == (10, 1, 4, 3)
+    torch.testing.assert_close(over[1], t[0, :, 2:6])
+    torch.testing.assert_close(over[5], t[1, :, 0:4])
+    with pytest.raises(ValueError, match="longer than the windows"):
+        l96.time_crops(t, 13)

@@ -389,14 +389,14 @@ def run_fourdvar(split: L96Split, *, lam: float, n_iter: int, chunk: int, fill: 
 # ---------------------------------------------------------------------------------------
 # training rows
 # ---------------------------------------------------------------------------------------
-def time_crops(t: torch.Tensor, crop: int) -> torch.Tensor:
-    """``(N, C, T, S)`` → ``(N·(T // crop), C, crop, S)``: non-overlapping crops along time."""
+def time_crops(t: torch.Tensor, crop: int, stride: "int | None" = None) -> torch.Tensor:
+    """``(N, C, T, S)`` → ``(N·n, C, crop, S)``: crops of ``crop`` steps along time, every
+    ``stride`` steps (default ``crop``: non-overlapping), window by window."""
     n, c, nt, s = t.shape
-    k = nt // crop
-    if k < 1:
+    if nt < crop:
         raise ValueError(f"crop {crop} is longer than the windows ({nt})")
-    return (t[:, :, :k * crop].reshape(n, c, k, crop, s).permute(0, 2, 1, 3, 4)
-            .reshape(n * k, c, crop, s).contiguous())
+    w = t.unfold(2, crop, stride or crop)                # (N, C, n, S, crop)
+    return w.permute(0, 2, 1, 4, 3).reshape(-1, c, crop, s).contiguous()
 
 
 def curriculum_levels(k: int) -> list[int]:
@@ -498,22 +498,11 @@ def pretrain_prior_dae(model: VarModel, bench: L96Benchmark, *, budget: float,
             "val_clean_residual": ident}
 
 
-@torch.no_grad()
-def first_guesses(model: VarModel, split: L96Split, batch_size: int = 64) -> torch.Tensor:
-    """The model's first guess on the full windows of ``split``, raw units ``(N, 1, T, S)``
-    (computed once on whole windows, then cropped with the training data, so the training
-    crops start from what the model starts from at inference)."""
-    _, y, m = tensors(split)
-    out = [model.denormalize(model.first_guess(model.normalize(y[s:s + batch_size]) * m[s:s + batch_size],
-                                               m[s:s + batch_size]))
-           for s in range(0, len(y), batch_size)]
-    return torch.cat(out)
-
-
-def overlapping_crops(t: torch.Tensor, crop: int, stride: int) -> torch.Tensor:
-    """``(N, C, T, S)`` → ``(N·n, C, crop, S)``: crops of ``crop`` steps every ``stride``."""
-    starts = range(0, t.shape[2] - crop + 1, stride)
-    return torch.cat([t[:, :, s:s + crop] for s in starts]).contiguous()
+def first_guesses(model: VarModel, split: L96Split) -> torch.Tensor:
+    """The model's first guess (its output at K = 0) on the full windows of ``split``, raw
+    units ``(N, 1, T, S)``: computed once on whole windows, then cropped with the training
+    data, so the training crops start from what the model starts from at inference."""
+    return torch.from_numpy(reconstruct(model, split, n_iter=0))[:, None]
 
 
 def train_first_guess(model: VarModel, bench: L96Benchmark, *, budget: float, crop: int = 100,
@@ -523,7 +512,7 @@ def train_first_guess(model: VarModel, bench: L96Benchmark, *, budget: float, cr
     """Train the model's learned first guess G(y, Ω) alone on the truths (``fit`` in mode
     ``"first_guess"``) for ``budget`` seconds, on overlapping time crops of the training
     windows (``stride`` a multiple of the observation cadence keeps the sampling phase)."""
-    x, y, m = (overlapping_crops(t, crop, stride) for t in tensors(bench.train))
+    x, y, m = (time_crops(t, crop, stride) for t in tensors(bench.train))
     val = tensors(bench.val.subset(slice(0, val_windows)))
     t0 = time.perf_counter()
 
@@ -734,10 +723,9 @@ def run_row(row: str, *, size: str = "full", seed: int = 0, progress: bool = Fal
                     k_levels=cfg.get("k_levels"), steps_per_epoch=cfg.get("steps_per_epoch"),
                     lr_final=cfg.get("lr_final"), lr_decay_start=cfg.get("lr_decay_start", 0.0),
                     val_windows=cfg.get("val_windows"), log=log)
-        dae_s = (res.get("dae_pretrain", {}).get("wall_s", 0.0)
-                 + res.get("prior_pretrain", {}).get("wall_s", 0.0)
-                 + res.get("first_guess_fit", {}).get("wall_s", 0.0))
-        res.update(train_wall_s=round(tr["train_wall_s"] + dae_s + prev_wall, 1),
+        stages_s = sum(res.get(k, {}).get("wall_s", 0.0)       # training before the joint one
+                       for k in ("first_guess_fit", "dae_pretrain", "prior_pretrain"))
+        res.update(train_wall_s=round(tr["train_wall_s"] + stages_s + prev_wall, 1),
                    joint_wall_s=tr["train_wall_s"], epochs_run=tr["epochs_run"],
                    schedule={str(k): v for k, v in tr["schedule"].items()},
                    history=[{k: (round(v, 6) if isinstance(v, float) else v) for k, v in h.items()}

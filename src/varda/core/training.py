@@ -163,12 +163,9 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         for p in model.prior.parameters():
             p.requires_grad_(False)
     groups = []
-    parts = ((model.prior, lr_prior), (model.solver, lr_solver), (model.cost, lr_cost))
-    if mode == "first_guess":
-        parts = ((model.first_guess, None),)
+    parts = {"prior": ((model.prior, lr_prior),), "first_guess": ((model.first_guess, None),)}.get(
+        mode, ((model.prior, lr_prior), (model.solver, lr_solver), (model.cost, lr_cost)))
     for part, plr in parts:
-        if mode == "prior" and part is not model.prior:
-            continue
         params = [p for p in part.parameters() if p.requires_grad]
         if params:
             groups.append({"params": params, "lr": lr if plr is None else plr})
