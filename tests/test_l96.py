@@ -277,9 +277,10 @@ def test_time_crops_with_and_without_overlap():
     assert plain.shape == (6, 1, 4, 3)
     torch.testing.assert_close(plain[1], t[0, :, 4:8])       # window by window
     torch.testing.assert_close(plain[3], t[1, :, 0:4])
-    over = l96.time_crops(t, 4, 2)
+    over = l96.overlapping_crops(t, 4, 2)
     assert over.shape == (10, 1, 4, 3)
-    torch.testing.assert_close(over[1], t[0, :, 2:6])
-    torch.testing.assert_close(over[5], t[1, :, 0:4])
-    with pytest.raises(ValueError, match="longer than the windows"):
-        l96.time_crops(t, 13)
+    torch.testing.assert_close(over[1], t[1, :, 0:4])        # start by start
+    torch.testing.assert_close(over[2], t[0, :, 2:6])
+    for crops in (lambda: l96.time_crops(t, 13), lambda: l96.overlapping_crops(t, 13, 2)):
+        with pytest.raises(ValueError, match="longer than the windows"):
+            crops()

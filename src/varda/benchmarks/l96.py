@@ -389,14 +389,24 @@ def run_fourdvar(split: L96Split, *, lam: float, n_iter: int, chunk: int, fill: 
 # ---------------------------------------------------------------------------------------
 # training rows
 # ---------------------------------------------------------------------------------------
-def time_crops(t: torch.Tensor, crop: int, stride: "int | None" = None) -> torch.Tensor:
-    """``(N, C, T, S)`` → ``(N·n, C, crop, S)``: crops of ``crop`` steps along time, every
-    ``stride`` steps (default ``crop``: non-overlapping), window by window."""
+def time_crops(t: torch.Tensor, crop: int) -> torch.Tensor:
+    """``(N, C, T, S)`` → ``(N·(T // crop), C, crop, S)``: non-overlapping crops along time."""
     n, c, nt, s = t.shape
-    if nt < crop:
+    k = nt // crop
+    if k < 1:
         raise ValueError(f"crop {crop} is longer than the windows ({nt})")
-    w = t.unfold(2, crop, stride or crop)                # (N, C, n, S, crop)
-    return w.permute(0, 2, 1, 4, 3).reshape(-1, c, crop, s).contiguous()
+    return (t[:, :, :k * crop].reshape(n, c, k, crop, s).permute(0, 2, 1, 3, 4)
+            .reshape(n * k, c, crop, s).contiguous())
+
+
+def overlapping_crops(t: torch.Tensor, crop: int, stride: int) -> torch.Tensor:
+    """``(N, C, T, S)`` → ``(N·n, C, crop, S)``: crops of ``crop`` steps every ``stride``,
+    ordered by start then window (the sample order the session-5 runs were trained with, so
+    their recorded commands rebuild the same models; :func:`time_crops` orders by window)."""
+    if t.shape[2] < crop:
+        raise ValueError(f"crop {crop} is longer than the windows ({t.shape[2]})")
+    starts = range(0, t.shape[2] - crop + 1, stride)
+    return torch.cat([t[:, :, s:s + crop] for s in starts]).contiguous()
 
 
 def curriculum_levels(k: int) -> list[int]:
@@ -512,7 +522,7 @@ def train_first_guess(model: VarModel, bench: L96Benchmark, *, budget: float, cr
     """Train the model's learned first guess G(y, Ω) alone on the truths (``fit`` in mode
     ``"first_guess"``) for ``budget`` seconds, on overlapping time crops of the training
     windows (``stride`` a multiple of the observation cadence keeps the sampling phase)."""
-    x, y, m = (time_crops(t, crop, stride) for t in tensors(bench.train))
+    x, y, m = (overlapping_crops(t, crop, stride) for t in tensors(bench.train))
     val = tensors(bench.val.subset(slice(0, val_windows)))
     t0 = time.perf_counter()
 
