@@ -1,5 +1,14 @@
 #!/usr/bin/env python
-"""Benchmark: the native kernel for one-input-channel convolutions vs oneDNN, side by side.
+"""Benchmark: CPU kernel choices of the solver loop, each switch on vs off, side by side.
+
+Switches (``--switch``; each is a module flag that does not change the model's values beyond
+float rounding):
+
+* ``native_conv`` (default) — ``padding.NATIVE_SINGLE_CHANNEL_CONV``: the native kernel for
+  one-input-channel convolutions vs oneDNN (below);
+* ``fused_bilinear`` — ``unet.FUSED_BILINEAR``: the three convolutions of a bilinear unit as
+  one convolution with stacked weights vs three calls;
+* ``sigmoid_tanh`` — ``solvers.SIGMOID_TANH``: the ConvLSTM's tanh as 2σ(2z) − 1 vs torch.tanh.
 
 ``varda.core.priors.padding.PaddedConv`` computes a 2-D convolution with one input channel on
 CPU with torch's native (im2col) kernel, because oneDNN's input-gradient for C_in = 1 costs
@@ -18,6 +27,7 @@ result (max |difference|). Usage::
 
     python benchmarks/bench_conv_backend.py                 # writes results/bench_conv_backend.json
     python benchmarks/bench_conv_backend.py --repeats 3     # faster, noisier
+    python benchmarks/bench_conv_backend.py --switch fused_bilinear   # …_fused_bilinear.json
 """
 from __future__ import annotations
 
@@ -32,11 +42,18 @@ from pathlib import Path
 import torch
 
 import varda
-from varda.core.priors import padding
+from varda.core import solvers
+from varda.core.priors import padding, unet
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_solver import hardware  # noqa: E402
+
+
+# switch name -> (module, flag, name of "on", name of "off")
+SWITCHES = {"native_conv": (padding, "NATIVE_SINGLE_CHANNEL_CONV", "native", "onednn"),
+            "fused_bilinear": (unet, "FUSED_BILINEAR", "fused", "three_convs"),
+            "sigmoid_tanh": (solvers, "SIGMOID_TANH", "sigmoid_tanh", "torch_tanh")}
 
 
 def main(argv: "list[str] | None" = None) -> int:
@@ -44,8 +61,15 @@ def main(argv: "list[str] | None" = None) -> int:
     p.add_argument("--model", default="l96-unet-joint", help="model name or path")
     p.add_argument("--repeats", type=int, default=7, help="timed repeats per case (default 7)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    p.add_argument("--out", type=Path, default=ROOT / "results" / "bench_conv_backend.json")
+    p.add_argument("--switch", choices=sorted(SWITCHES), default="native_conv")
+    p.add_argument("--out", type=Path, default=None,
+                   help="default results/bench_conv_backend.json (native_conv) or "
+                        "results/bench_conv_backend_<switch>.json")
     args = p.parse_args(argv)
+    module, flag, on_name, off_name = SWITCHES[args.switch]
+    if args.out is None:
+        args.out = ROOT / "results" / ("bench_conv_backend.json" if args.switch == "native_conv"
+                                       else f"bench_conv_backend_{args.switch}.json")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = varda.load(args.model)
@@ -74,32 +98,33 @@ def main(argv: "list[str] | None" = None) -> int:
         return out.detach()
 
     cases = {"prior_grad": prior_grad, "fill_call": fill_call, "train_step": train_step}
-    backends = {"native": True, "onednn": False}
+    backends = {on_name: True, off_name: False}
     times: dict[str, dict[str, list[float]]] = {c: {b: [] for b in backends} for c in cases}
     diffs = {}
     for case, fn in cases.items():
         outs = {}
-        for b, flag in backends.items():          # warm-up, and the outputs compared
-            padding.NATIVE_SINGLE_CHANNEL_CONV = flag
+        for b, value in backends.items():          # warm-up, and the outputs compared
+            setattr(module, flag, value)
             outs[b] = fn()
-        diffs[case] = float((outs["native"] - outs["onednn"]).abs().max())
+        diffs[case] = float((outs[on_name] - outs[off_name]).abs().max())
         for _ in range(args.repeats):
-            for b, flag in backends.items():
-                padding.NATIVE_SINGLE_CHANNEL_CONV = flag
+            for b, value in backends.items():
+                setattr(module, flag, value)
                 t0 = time.perf_counter()
                 fn()
                 times[case][b].append(time.perf_counter() - t0)
-    padding.NATIVE_SINGLE_CHANNEL_CONV = True
+    setattr(module, flag, True)
     rows = {}
-    print(f"{'case':<12}{'native ms':>11}{'oneDNN ms':>11}{'oneDNN/native':>15}{'max |diff|':>12}")
+    ratio = f"{off_name}/{on_name}"
+    print(f"{'case':<12}{on_name + ' ms':>16}{off_name + ' ms':>16}{ratio:>24}{'max |diff|':>12}")
     for case in cases:
         med = {b: statistics.median(v) * 1e3 for b, v in times[case].items()}
-        rows[case] = {"native_ms": med["native"], "onednn_ms": med["onednn"],
-                      "ratio_onednn_over_native": med["onednn"] / med["native"],
+        rows[case] = {f"{on_name}_ms": med[on_name], f"{off_name}_ms": med[off_name],
+                      f"ratio_{off_name}_over_{on_name}": med[off_name] / med[on_name],
                       "max_abs_diff": diffs[case]}
-        print(f"{case:<12}{med['native']:>11.1f}{med['onednn']:>11.1f}"
-              f"{med['onednn'] / med['native']:>15.2f}{diffs[case]:>12.2e}")
-    doc = {"benchmark": "bench_conv_backend",
+        print(f"{case:<12}{med[on_name]:>16.1f}{med[off_name]:>16.1f}"
+              f"{med[off_name] / med[on_name]:>24.2f}{diffs[case]:>12.2e}")
+    doc = {"benchmark": "bench_conv_backend", "switch": f"{module.__name__}.{flag}",
            "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
            "command": " ".join(["python", "benchmarks/bench_conv_backend.py", *sys.argv[1:]]),
            "model": args.model, "repeats": args.repeats, "hardware": hardware(),

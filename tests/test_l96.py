@@ -284,3 +284,23 @@ def test_time_crops_with_and_without_overlap():
     for crops in (lambda: l96.time_crops(t, 13), lambda: l96.overlapping_crops(t, 13, 2)):
         with pytest.raises(ValueError, match="longer than the windows"):
             crops()
+
+
+def test_row_trains_data_parallel_on_two_processes(tmp_path):
+    """``run_row_parallel``: every stage trains on two gloo ranks; rank 0 evaluates and
+    saves, and the saved model gives the reported score."""
+    import varda
+
+    fg = {"first_guess": {"hidden": 4, "layers": 1, "kernel": 3, "chunk": 4}, "fg_budget": 0.5,
+          "fg_options": {"val_windows": 4}, "max_time": 0.5, "epochs": 1,
+          "steps_per_epoch": 1, "prior_budget": 0.5}
+    res = l96.run_row_parallel("unet_joint", workers=2, size="tiny", overrides=fg,
+                               save_dir=str(tmp_path))
+    assert res["workers"] == 2 and res["first_guess_fit"]["epochs"] >= 1
+    assert res["prior_pretrain"]["epochs"] >= 1 and res["epochs_run"] >= 1
+    model = varda.load(tmp_path / "l96-unet-joint.json")
+    bench = l96.load_benchmark("tiny")
+    assert l96.evaluate(model, bench.test, bench.scale)["r_score"] == pytest.approx(
+        res["test"]["r_score"], rel=1e-6)
+    with pytest.raises(ValueError, match="cannot pass"):
+        l96.run_row_parallel("unet_joint", workers=2, size="tiny", log=print)

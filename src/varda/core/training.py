@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 import torch
 from tqdm.auto import tqdm
 
+from varda.core import distributed as ddp
 from varda.core.device import resolve_device
 from varda.core.model import VarModel
 from varda.errors import unknown_choice
@@ -87,7 +88,7 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         max_time: "float | None" = None, steps_per_epoch: "int | None" = None,
         lr_final: "float | None" = None, lr_decay_start: float = 0.0,
         callback: "Callable[[dict], None] | None" = None,
-        x0: "torch.Tensor | None" = None) -> list[dict]:
+        x0: "torch.Tensor | None" = None, distributed: bool = False) -> list[dict]:
     """Train ``model`` in place and return a per-epoch history (list of dicts).
 
     Args:
@@ -137,10 +138,15 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
                          "observations held out for scoring; leave x0=None")
     if x0 is not None and tuple(x0.shape) != tuple(y.shape):
         raise ValueError(f"x0 must have the shape of y {tuple(y.shape)}, got {tuple(x0.shape)}")
+    rank, n_ranks = ddp.require_group() if distributed else (0, 1)
+    if batch_size < n_ranks:
+        raise ValueError(f"batch_size {batch_size} is smaller than the {n_ranks} ranks")
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     dev = resolve_device(device)
     model.to(dev)
+    if distributed:
+        ddp.broadcast_parameters(model)
 
     def prep(xx, yy, mm):
         mm = torch.as_tensor(mm).to(torch.float32)
@@ -183,41 +189,64 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         raise ValueError(f"lr_decay_start must be in [0, 1), got {lr_decay_start}")
     if steps_per_epoch is not None and steps_per_epoch < 1:
         raise ValueError(f"steps_per_epoch must be >= 1 or None, got {steps_per_epoch}")
-    stream = _batch_stream(n, batch_size, gen)
+    # each rank draws its own batches (rank 0 as a single process would) of its share
+    bgen = gen if rank == 0 else torch.Generator().manual_seed(seed + 7919 * rank)
+    local_batch = batch_size // n_ranks + int(rank < batch_size % n_ranks)
+    stream = _batch_stream(n, local_batch, bgen)
+    elapsed = 0.0      # seconds since t0 (the mean over the ranks when distributed)
     for epoch in range(epochs):
         k = _iters_at(schedule, epoch)
         model.train()
         if steps_per_epoch is None:
-            perm = torch.randperm(n, generator=gen)
-            batches = [perm[s:s + batch_size] for s in range(0, n, batch_size)]
+            perm = torch.randperm(n, generator=bgen)
+            n_steps = math.ceil(n / batch_size)
+            batches = [perm[s:s + local_batch]
+                       for s in range(0, n_steps * local_batch, local_batch)][:n_steps]
+            batches = [b if len(b) else perm[:local_batch] for b in batches]
         else:
             batches = [next(stream) for _ in range(steps_per_epoch)]
         total, count = 0.0, 0
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs} K={k}",
                    disable=not progress, leave=False)
         for idx in bar:
-            if lr_final is not None:
-                done = epoch / epochs if max_time is None else \
-                    max(epoch / epochs, (time.perf_counter() - t0) / max_time)
-                _cosine_lr(groups, lr_final / lr,
-                           (done - lr_decay_start) / max(1.0 - lr_decay_start, 1e-9))
             xb = None if x_n is None else x_n[idx].to(dev)
             yb, mb = y_n[idx].to(dev), m_n[idx].to(dev)
             sb = None if s_n is None else s_n[idx].to(dev)
-            loss, _, _ = _loss(model, xb, yb, mb, k, loss_weights, mode, holdout, gen, sb)
+            loss, _, _ = _loss(model, xb, yb, mb, k, loss_weights, mode, holdout, bgen, sb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            elapsed = time.perf_counter() - t0
+            if distributed:   # mean gradient; the ranks' mean clock drives the schedules
+                (elapsed,) = ddp.average_gradients_(
+                    [p for g in groups for p in g["params"]], elapsed)
+            if lr_final is not None:
+                done = epoch / epochs if max_time is None else \
+                    max(epoch / epochs, elapsed / max_time)
+                _cosine_lr(groups, lr_final / lr,
+                           (done - lr_decay_start) / max(1.0 - lr_decay_start, 1e-9))
             if clip_grad:
                 torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], clip_grad)
             opt.step()
             total += float(loss.detach()) * len(idx)
             count += len(idx)
             bar.set_postfix(loss=f"{total / count:.4g}")
-        val_mse = evaluate_mse(model, *data_val, n_iter=k, mode=mode, batch_size=batch_size,
-                               holdout=holdout, seed=seed)
-        entry = {"epoch": epoch + 1, "n_iter": k, "train_loss": total / max(count, 1),
+        train_loss = total / max(count, 1)
+        if distributed:     # rank r scores validation samples r, r + R, …; sums all-reduced
+            num, den = _sq_error_sums(model, *(None if t is None else t[rank::n_ranks]
+                                              for t in data_val),
+                                      n_iter=k, mode=mode, batch_size=batch_size,
+                                      holdout=holdout, seed=seed + rank)
+            (sums,) = ddp.average([torch.tensor([num, den, train_loss,
+                                                 time.perf_counter() - t0])])
+            num, den, train_loss, elapsed = (float(v) for v in sums)   # rank means
+            val_mse = num / den if den > 0 else num
+        else:
+            val_mse = evaluate_mse(model, *data_val, n_iter=k, mode=mode,
+                                   batch_size=batch_size, holdout=holdout, seed=seed)
+            elapsed = time.perf_counter() - t0
+        entry = {"epoch": epoch + 1, "n_iter": k, "train_loss": train_loss,
                  "val_mse": val_mse, "lambda": float(model.cost.lam.detach()),
-                 "time_s": time.perf_counter() - t0}
+                 "time_s": elapsed}
         history.append(entry)
         # select among epochs run at the final iteration count when possible; snapshot the
         # weights that were just validated, before a callback can touch the model
@@ -225,7 +254,7 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
             best = (val_mse, copy.deepcopy(model.state_dict()), epoch)
         if callback is not None:
             callback(entry)
-        if max_time is not None and time.perf_counter() - t0 > max_time:
+        if max_time is not None and elapsed > max_time:
             break
     model.load_state_dict(best[1])
     model.eval()
@@ -258,6 +287,15 @@ def _batch_stream(n: int, batch_size: int, gen: torch.Generator):
 def evaluate_mse(model: VarModel, x, y, mask, *, n_iter: "int | None" = None, mode: str = "joint",
                  batch_size: int = 64, holdout: float = 0.2, seed: int = 0) -> float:
     """Mean squared error (normalised units) of the model on prepared data."""
+    num, den = _sq_error_sums(model, x, y, mask, n_iter=n_iter, mode=mode,
+                              batch_size=batch_size, holdout=holdout, seed=seed)
+    return num / max(den, 1.0)
+
+
+@torch.no_grad()
+def _sq_error_sums(model: VarModel, x, y, mask, *, n_iter: "int | None", mode: str,
+                   batch_size: int, holdout: float, seed: int) -> tuple[float, float]:
+    """(sum of squared errors, number of scored points) of :func:`evaluate_mse`."""
     model.eval()
     gen = torch.Generator().manual_seed(seed + 1)
     dev = next(model.parameters()).device
@@ -276,4 +314,4 @@ def evaluate_mse(model: VarModel, x, y, mask, *, n_iter: "int | None" = None, mo
         else:
             x_hat = model(yb, mb, n_iter=n_iter)
             num += float(((x_hat - xb) ** 2).sum()); den += xb.numel()
-    return num / max(den, 1.0)
+    return num, den

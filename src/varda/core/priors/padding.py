@@ -81,9 +81,31 @@ class PaddedConv(nn.Module):
             mask[(slice(None), slice(None), *self.pads)] = 0.0
             self.register_buffer("tap_mask", mask, persistent=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        xp = pad_axes(x, self.pads, self.periodic)
-        w = self.conv.weight * self.tap_mask if self.blind else self.conv.weight
+    def weight(self) -> torch.Tensor:
+        """The convolution weight as applied (centre taps zeroed for a blind convolution)."""
+        return self.conv.weight * self.tap_mask if self.blind else self.conv.weight
+
+    def _conv(self, xp: torch.Tensor, w: torch.Tensor, b: "torch.Tensor | None") -> torch.Tensor:
         if use_native_conv(xp, self.conv):
-            return _NATIVE_CONV2D(xp, w, list(w.shape[2:]), self.conv.bias, [1, 1], [0, 0])
-        return self.conv._conv_forward(xp, w, self.conv.bias)
+            return _NATIVE_CONV2D(xp, w, list(w.shape[2:]), b, [1, 1], [0, 0])
+        return self.conv._conv_forward(xp, w, b)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv(pad_axes(x, self.pads, self.periodic), self.weight(), self.conv.bias)
+
+    @staticmethod
+    def stacked(convs: "Sequence[PaddedConv]", x: torch.Tensor) -> "tuple[torch.Tensor, ...]":
+        """``tuple(c(x) for c in convs)`` computed as one convolution with the weights stacked
+        along the output channels (the convolutions must share input channels, kernel,
+        padding and bias use)."""
+        first = convs[0]
+        for c in convs[1:]:
+            if (c.pads, c.periodic, c.conv.in_channels, c.conv.kernel_size) != \
+                    (first.pads, first.periodic, first.conv.in_channels, first.conv.kernel_size) \
+                    or (c.conv.bias is None) != (first.conv.bias is None):
+                raise ValueError("PaddedConv.stacked needs convolutions of the same input "
+                                 "channels, kernel, padding and bias use")
+        w = torch.cat([c.weight() for c in convs])
+        b = None if first.conv.bias is None else torch.cat([c.conv.bias for c in convs])
+        out = first._conv(pad_axes(x, first.pads, first.periodic), w, b)
+        return out.split([c.conv.out_channels for c in convs], dim=1)

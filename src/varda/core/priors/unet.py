@@ -8,6 +8,12 @@ from torch import nn
 
 from varda.core.priors.padding import AVG_POOL, CONV, CONV_T, PaddedConv, as_tuple
 
+# Compute the three convolutions of a bilinear unit as one convolution with their weights
+# stacked (they read the same input): one padding, one im2col and one GEMM instead of three,
+# and one input gradient. Same values to float rounding; benchmarks/bench_conv_backend.py
+# --switch fused_bilinear times it against three calls, side by side.
+FUSED_BILINEAR = True
+
 
 class BilinearUnit(nn.Module):
     """conv21(h) ⊕ conv22(h)⊙conv23(h), then a 1×1 convolution to the output channels
@@ -22,7 +28,11 @@ class BilinearUnit(nn.Module):
         self.out = CONV[ndim](2 * hidden, c_out, 1)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.out(torch.cat([self.c21(h), self.c22(h) * self.c23(h)], dim=1))
+        if FUSED_BILINEAR:
+            a, b, c = PaddedConv.stacked((self.c21, self.c22, self.c23), h)
+        else:
+            a, b, c = self.c21(h), self.c22(h), self.c23(h)
+        return self.out(torch.cat([a, b * c], dim=1))
 
 
 class ScaleBranch(nn.Sequential):
