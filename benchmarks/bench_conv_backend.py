@@ -8,7 +8,8 @@ float rounding):
   one-input-channel convolutions vs oneDNN (below);
 * ``fused_bilinear`` — ``unet.FUSED_BILINEAR``: the three convolutions of a bilinear unit as
   one convolution with stacked weights vs three calls;
-* ``sigmoid_tanh`` — ``solvers.SIGMOID_TANH``: the ConvLSTM's tanh as 2σ(2z) − 1 vs torch.tanh.
+* ``sigmoid_tanh`` — ``fastmath.SIGMOID_TANH``: tanh as 2σ(2z) − 1 in the ConvLSTM and GRU cells
+  vs torch.tanh.
 
 ``varda.core.priors.padding.PaddedConv`` computes a 2-D convolution with one input channel on
 CPU with torch's native (im2col) kernel, because oneDNN's input-gradient for C_in = 1 costs
@@ -42,7 +43,7 @@ from pathlib import Path
 import torch
 
 import varda
-from varda.core import solvers
+from varda.core import fastmath
 from varda.core.priors import padding, unet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +54,7 @@ from bench_solver import hardware  # noqa: E402
 # switch name -> (module, flag, name of "on", name of "off")
 SWITCHES = {"native_conv": (padding, "NATIVE_SINGLE_CHANNEL_CONV", "native", "onednn"),
             "fused_bilinear": (unet, "FUSED_BILINEAR", "fused", "three_convs"),
-            "sigmoid_tanh": (solvers, "SIGMOID_TANH", "sigmoid_tanh", "torch_tanh")}
+            "sigmoid_tanh": (fastmath, "SIGMOID_TANH", "sigmoid_tanh", "torch_tanh")}
 
 
 def main(argv: "list[str] | None" = None) -> int:

@@ -105,3 +105,40 @@ def test_cli_train_then_fill(tmp_path):
     with xr.open_dataset(out) as ds:
         assert ds["sst"].isnull().sum() == 0
     assert main(["train", str(src), "--var", "nope", "-o", str(stem)]) == 2
+
+
+def test_training_a_model_with_a_learned_first_guess():
+    """The first guess trains first (on the same patches), then the solver starts from it."""
+    truth = smooth_fields(n=48, ny=8, nx=8)
+    obs = truth.where(cloud_masks(truth.shape, coverage=0.6, seed=3))
+    cfg = model_config(("time", "lat", "lon"), (8, 8, 8), hidden=4, n_iter=2, first_guess=True)
+    assert cfg["first_guess"]["periodic"] == [False, False]
+    model = train(obs, cfg, truth=truth, epochs=3, first_guess_epochs=4, batch_size=4,
+                  lr=1e-2, progress=False)
+    fg_hist = model.meta["training"]["first_guess_history"]
+    assert len(fg_hist) == 4 and len(model.meta["training"]["history"]) == 3
+    assert fg_hist[-1]["val_mse"] < fg_hist[0]["val_mse"]
+    filled = varda.fill(obs, model)
+    assert filled.shape == obs.shape and not np.isnan(filled.values).any()
+    with pytest.raises(InputError, match="first guess, which trains on true states"):
+        train(obs, cfg, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="put the time axis first"):
+        model_config(("lat", "lon"), (8, 8), first_guess=True)
+
+
+def test_cli_train_with_a_first_guess(tmp_path, capsys):
+    truth = smooth_fields(n=16, ny=8, nx=8)
+    ds = xr.Dataset({"sst": truth.where(cloud_masks(truth.shape, coverage=0.5, seed=4)),
+                     "sst_true": truth})
+    src = tmp_path / "obs.nc"
+    ds.to_netcdf(src)
+    stem = tmp_path / "fg"
+    common = ["train", str(src), "--var", "sst", "--axes", "time,lat,lon",
+              "--patch", "time=8,lat=8,lon=8", "--hidden", "4", "--n-iter", "1", "--epochs", "1",
+              "--first-guess", "--no-progress", "-o", str(stem)]
+    assert main(common) == 2                              # no truth: a clear error
+    assert "--truth-var" in capsys.readouterr().err
+    assert main([*common, "--truth-var", "sst_true"]) == 0
+    model = varda.load(stem)
+    assert model.first_guess is not None
+    assert len(model.meta["training"]["first_guess_history"]) == 1

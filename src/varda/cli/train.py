@@ -54,6 +54,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--periodic", default="", metavar="AXIS[,AXIS]",
                    help="periodic axes, e.g. lon for a global grid")
     p.add_argument("--n-iter", type=int, default=10, help="solver iterations (10)")
+    p.add_argument("--first-guess", action="store_true",
+                   help="add a learned first guess (a ConvGRU smoother along the first axis, "
+                        "which must be time), trained first; needs --truth-var")
     p.add_argument("--epochs", type=int, default=20, help="training epochs (20)")
     p.add_argument("--batch-size", type=int, default=16, help="patches per step (16)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (1e-3)")
@@ -77,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
         if v not in ds.data_vars:
             raise InputError(f"variable {v!r} is not in the input; it has {list(ds.data_vars)}")
     da = ds[args.var]
+    if args.first_guess and not args.truth_var:
+        raise InputError("--first-guess trains on complete true fields: give them with "
+                         "--truth-var NAME, or drop --first-guess for self-supervised training")
     if args.config:
         config = json.loads(Path(args.config).read_text())
     else:
@@ -89,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         config = model_config(axes, sizes, prior=args.prior, solver=args.solver,
                               hidden=args.hidden, n_iter=args.n_iter,
                               periodic=[a for a in args.periodic.split(",") if a],
-                              pool=[2 if s % 2 == 0 and s >= 4 else 1 for s in sizes])
+                              pool=[2 if s % 2 == 0 and s >= 4 else 1 for s in sizes],
+                              first_guess=args.first_guess)
     truth = ds[args.truth_var] if args.truth_var else None
     model = train(da, config, truth=truth, epochs=args.epochs, seed=args.seed,
                   batch_size=args.batch_size, lr=args.lr, max_time=args.max_time,

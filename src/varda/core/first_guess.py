@@ -16,6 +16,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from varda.core.fastmath import tanh
 from varda.core.priors.padding import PaddedConv
 from varda.errors import unknown_choice
 
@@ -39,7 +40,7 @@ class _ConvGRU(nn.Module):
         for t in (range(t_len - 1, -1, -1) if reverse else range(t_len)):
             gh = self.rec(h)
             zr = torch.sigmoid(gx[t, :, :2 * hd] + gh[:, :2 * hd])
-            n = torch.tanh(gx[t, :, 2 * hd:] + zr[:, hd:] * gh[:, 2 * hd:])
+            n = tanh(gx[t, :, 2 * hd:] + zr[:, hd:] * gh[:, 2 * hd:])
             h = n + zr[:, :hd] * (h - n)
             out[t] = h
         return torch.stack(out, 0)

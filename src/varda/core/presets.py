@@ -11,7 +11,8 @@ PRESET_SOLVERS = ("lstm", "fsgd")
 
 def model_config(axes: Sequence[str], patch_shape: Sequence[int], *, prior: str = "unet",
                  solver: str = "lstm", hidden: int = 16, periodic: Sequence[str] = (),
-                 pool: "int | Sequence[int]" = 2, n_components: int = 20, n_iter: int = 10) -> dict:
+                 pool: "int | Sequence[int]" = 2, n_components: int = 20, n_iter: int = 10,
+                 first_guess: bool = False) -> dict:
     """A :func:`varda.core.build_model` config for fields with ``axes`` of ``patch_shape``.
 
     Args:
@@ -24,6 +25,9 @@ def model_config(axes: Sequence[str], patch_shape: Sequence[int], *, prior: str 
         pool: U-Net pooling factor (scalar, or one per axis).
         n_components: PCA components / AE latent size.
         n_iter: solver iterations.
+        first_guess: add a learned first guess (a bidirectional ConvGRU smoother run along the
+            first axis, which must be time, with ``hidden`` channels; see
+            :mod:`varda.core.first_guess`); it needs truth to train.
     """
     axes, patch_shape = list(axes), [int(p) for p in patch_shape]
     if not 1 <= len(axes) <= 3 or len(axes) != len(patch_shape):
@@ -48,4 +52,12 @@ def model_config(axes: Sequence[str], patch_shape: Sequence[int], *, prior: str 
         s = {"type": "fsgd", "step": 0.05, "learn_step": True}
     else:
         raise unknown_choice("solver", solver, list(PRESET_SOLVERS))
-    return {"axes": axes, "patch_shape": patch_shape, "prior": p, "solver": s, "n_iter": n_iter}
+    out = {"axes": axes, "patch_shape": patch_shape, "prior": p, "solver": s, "n_iter": n_iter}
+    if first_guess:
+        if nd < 2 or "time" not in axes[0].lower():
+            raise ValueError(f"a learned first guess runs along time, the first axis, plus at "
+                             f"least one other axis; got axes {axes}: put the time axis first, "
+                             "e.g. ('time', 'lat', 'lon')")
+        out["first_guess"] = {"type": "bigru", "ndim": nd, "hidden": hidden, "layers": 1,
+                              "kernel": 3, "periodic": per[1:], "chunk": 1}
+    return out

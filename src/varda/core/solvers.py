@@ -11,23 +11,12 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from varda.core.fastmath import tanh
 from varda.core.priors.padding import CONV, PaddedConv, as_tuple
 from varda.errors import unknown_choice
 
 
 SPLIT_INPUTS = 3   # data-term gradient, prior-term gradient, Ω (``split_grad`` solvers)
-
-# Without autograd, compute the ConvLSTM's tanh as 2σ(2z) − 1 (the same function): on CPU
-# torch's tanh costs about 9× its sigmoid, and it runs twice per cell step (with autograd,
-# tanh's one-kernel backward wins); benchmarks/bench_conv_backend.py --switch sigmoid_tanh
-# times it against torch.tanh, side by side.
-SIGMOID_TANH = True
-
-
-def _tanh(z: torch.Tensor) -> torch.Tensor:
-    if SIGMOID_TANH and not z.requires_grad:
-        return torch.sigmoid(2.0 * z).mul_(2.0).sub_(1.0)
-    return torch.tanh(z)
 
 
 def solver_inputs(solver: nn.Module) -> int:
@@ -71,8 +60,8 @@ class ConvLSTMCell(nn.Module):
 
     def forward(self, inp: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
         i, f, o, g = self.gates(torch.cat([inp, h], dim=1)).chunk(4, dim=1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * _tanh(g)
-        h = torch.sigmoid(o) * _tanh(c)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * tanh(g)
+        h = torch.sigmoid(o) * tanh(c)
         return h, c
 
 

@@ -22,7 +22,7 @@ def _as_numpy(da: xr.DataArray, order: list[str]) -> np.ndarray:
 def train(da: xr.DataArray, model: "VarModel | dict", *, truth: "xr.DataArray | None" = None,
           dims: "Mapping[str, str] | None" = None, mask: "xr.DataArray | bool | None" = None,
           stride: "Mapping[str, int] | None" = None, epochs: int = 20, seed: int = 0,
-          **fit_options: Any) -> VarModel:
+          first_guess_epochs: "int | None" = None, **fit_options: Any) -> VarModel:
     """Train ``model`` (a VarModel or a config for :func:`varda.build_model`) on ``da``.
 
     ``da`` holds the observations (NaN where missing). With ``truth`` (complete fields on the
@@ -36,6 +36,11 @@ def train(da: xr.DataArray, model: "VarModel | dict", *, truth: "xr.DataArray | 
     the truth, set to the field mean so that it weighs nothing. ``fit_options`` go to
     :func:`varda.core.fit` (``batch_size``, ``lr``, ``mode``, ``max_time``, ``device``, …).
 
+    A model with a learned first guess (``model_config(..., first_guess=True)``) trains it
+    first, alone, on the same patches (``first_guess_epochs``, default ``epochs``; a
+    ``max_time`` applies to each stage), then the prior and solver from its output. It
+    needs ``truth``.
+
     Returns:
         the trained model; ``model.meta["training"]`` records the data and the history.
     """
@@ -43,6 +48,12 @@ def train(da: xr.DataArray, model: "VarModel | dict", *, truth: "xr.DataArray | 
         raise InputError(f"{da.name!r} has dtype {da.dtype}; training needs float data with NaN "
                          "where missing (convert with .astype('float32'))")
     m = build_model(model) if isinstance(model, dict) else model
+    mode = fit_options.get("mode", "joint")
+    with_fg = getattr(m, "first_guess", None) is not None and mode in ("joint", "solver")
+    if with_fg and truth is None:
+        raise InputError(f"the model has a learned first guess, which trains on true states: "
+                         f"pass truth= (complete fields), or train {da.name!r} self-supervised "
+                         "with a model without first_guess")
     mapping = map_axes(da, m.axes, dims)
     check_coords(da, list(mapping.values()))
     order = ordered(da, mapping, m.axes)
@@ -73,8 +84,16 @@ def train(da: xr.DataArray, model: "VarModel | dict", *, truth: "xr.DataArray | 
     omega = np.isfinite(y)
     to_t = lambda a: torch.from_numpy(np.ascontiguousarray(a))[:, None]  # noqa: E731
     x = to_t(patches[1][keep]) if truth is not None else None
-    history = fit(m, x, to_t(np.nan_to_num(y)), to_t(omega), epochs=epochs, seed=seed,
-                  **fit_options)
+    yt, mt = to_t(np.nan_to_num(y)), to_t(omega)
+    fg_history = None
+    if with_fg:
+        fg_options = {k: v for k, v in fit_options.items() if k not in ("mode", "n_iter_schedule")}
+        fg_history = fit(m, x, yt, mt, mode="first_guess", seed=seed,
+                         epochs=epochs if first_guess_epochs is None else first_guess_epochs,
+                         **fg_options)
+    history = fit(m, x, yt, mt, epochs=epochs, seed=seed, **fit_options)
+    if fg_history is not None:
+        m.meta["training"]["first_guess_history"] = fg_history
     m.meta.setdefault("training", {}).update({
         "variable": str(da.name), "supervised": truth is not None, "n_patches": int(len(y)),
         "dims": {a: mapping[a] for a in m.axes}, "history": history})
