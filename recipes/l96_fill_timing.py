@@ -2,7 +2,7 @@
 """Time filling the 256 Lorenz-96 test windows with a shipped model through ``varda.fill``.
 
     python recipes/l96_fill_timing.py [--model l96-unet-joint] [--threads 2] [--repeats 2]
-                                      [--compare-sequential]
+                                      [--compare-sequential] [--n-iter K] [--out PATH]
 
 Writes results/l96_fill_timing_<model>.json (wall times, R-score of the filled field).
 ``--compare-sequential`` also times the array layer running its solver calls one at a time
@@ -31,6 +31,10 @@ def main() -> int:
     ap.add_argument("--model", default="l96-unet-joint")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n-iter", type=int, default=None,
+                    help="solver iterations (default: the model's own, model.n_iter)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default results/l96_fill_timing_<model>.json")
     ap.add_argument("--repeats", type=int, default=2, help="timed fills per mode (min is kept)")
     ap.add_argument("--compare-sequential", action="store_true",
                     help="also time the solver calls run one at a time, and report the ratio")
@@ -39,7 +43,10 @@ def main() -> int:
     bench = l96.load_benchmark("full", seed=args.seed)
     obs = bench.test.y                      # (256, 200, 40), NaN where unobserved, raw units
     model = varda.load(args.model)
-    out: dict = {"model": args.model, "n_windows": int(len(obs)), "threads": args.threads,
+    if args.n_iter is not None:
+        model.n_iter = args.n_iter
+    out: dict = {"model": args.model, "n_iter": model.n_iter, "n_windows": int(len(obs)),
+                 "threads": args.threads,
                  "hardware": l96.hardware()}
     fill = getattr(varda, "fill", None)
     if fill is not None:
@@ -73,7 +80,7 @@ def main() -> int:
     out["shape"] = list(filled.shape)
     out["any_nan"] = bool(np.isnan(filled).any())
     out["scores"] = l96.scores(filled, bench.test, bench.scale)
-    path = ROOT / "results" / f"l96_fill_timing_{Path(args.model).name}.json"
+    path = args.out or ROOT / "results" / f"l96_fill_timing_{Path(args.model).name}.json"
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(json.dumps({k: out.get(k) for k in ("entry_point", "wall_s", "walls_s",
                                                "sequential_over_side_by_side", "shape",

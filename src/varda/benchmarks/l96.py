@@ -190,7 +190,7 @@ def scores(x_hat: "np.ndarray | torch.Tensor", split: L96Split, scale: float) ->
 
 @torch.no_grad()
 def reconstruct(model: VarModel, split: L96Split, *, n_iter: "int | None" = None,
-                batch_size: int = 64) -> np.ndarray:
+                batch_size: int = 8) -> np.ndarray:
     """Fill ``split`` with ``model`` (raw units) in batches; returns ``(N, time, site)``."""
     _, y, m = tensors(split)
     model.eval()
@@ -200,7 +200,7 @@ def reconstruct(model: VarModel, split: L96Split, *, n_iter: "int | None" = None
 
 
 def evaluate(model: VarModel, split: L96Split, scale: float, *, n_iter: "int | None" = None,
-             batch_size: int = 64) -> dict:
+             batch_size: int = 8) -> dict:
     t0 = time.perf_counter()
     xh = reconstruct(model, split, n_iter=n_iter, batch_size=batch_size)
     out = scores(xh, split, scale)
@@ -464,7 +464,8 @@ def _train(model: VarModel, bench: L96Benchmark, *, mode: str, epochs: int, batc
                mode=mode, n_iter_schedule=sched, loss_weights=loss_weights, seed=seed,
                device="cpu", progress=progress, max_time=max_time, callback=cb,
                steps_per_epoch=steps_per_epoch, lr_final=lr_final,
-               lr_decay_start=lr_decay_start, x0=x0, distributed=_parallel())
+               lr_decay_start=lr_decay_start, x0=x0, distributed=_parallel(),
+               val_batch_size=VAL_BATCH)
     wall = time.perf_counter() - t0
     return {"train_wall_s": round(wall, 1), "epochs_run": len(hist), "schedule": dict(sched),
             "history": hist}
@@ -507,6 +508,12 @@ def pretrain_prior_dae(model: VarModel, bench: L96Benchmark, *, budget: float,
         ident = float(((model.prior(xv) - xv) ** 2).mean())
     return {"steps": steps, "wall_s": round(time.perf_counter() - t0, 1), "final_loss": run,
             "val_clean_residual": ident}
+
+
+# windows per validation call in training (and the default of reconstruct/evaluate) on CPU:
+# 200 × 40 windows run 1.4–2.5× faster per window in calls of 8 than of 32–64 (the
+# activations stay in cache)
+VAL_BATCH = 8
 
 
 def _parallel() -> bool:
@@ -564,7 +571,7 @@ def train_first_guess(model: VarModel, bench: L96Benchmark, *, budget: float, cr
                steps_per_epoch=steps_per_epoch,
                batch_size=batch_size, lr=lr, lr_final=lr_final, lr_decay_start=lr_decay_start,
                max_time=budget, seed=seed, device="cpu", progress=False, callback=cb,
-               distributed=_parallel())
+               distributed=_parallel(), val_batch_size=VAL_BATCH)
     wall = time.perf_counter() - t0
     best = min(h["val_mse"] for h in hist)
     out = {"wall_s": round(wall, 1), "epochs": len(hist), "val_mse": best,

@@ -88,7 +88,8 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         max_time: "float | None" = None, steps_per_epoch: "int | None" = None,
         lr_final: "float | None" = None, lr_decay_start: float = 0.0,
         callback: "Callable[[dict], None] | None" = None,
-        x0: "torch.Tensor | None" = None, distributed: bool = False) -> list[dict]:
+        x0: "torch.Tensor | None" = None, distributed: bool = False,
+        val_batch_size: "int | None" = None) -> list[dict]:
     """Train ``model`` in place and return a per-epoch history (list of dicts).
 
     Args:
@@ -194,6 +195,7 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
     local_batch = batch_size // n_ranks + int(rank < batch_size % n_ranks)
     stream = _batch_stream(n, local_batch, bgen)
     elapsed = 0.0      # seconds since t0 (the mean over the ranks when distributed)
+    vbs = batch_size if val_batch_size is None else int(val_batch_size)
     for epoch in range(epochs):
         k = _iters_at(schedule, epoch)
         model.train()
@@ -234,7 +236,7 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         if distributed:     # rank r scores validation samples r, r + R, …; sums all-reduced
             num, den = _sq_error_sums(model, *(None if t is None else t[rank::n_ranks]
                                               for t in data_val),
-                                      n_iter=k, mode=mode, batch_size=batch_size,
+                                      n_iter=k, mode=mode, batch_size=vbs,
                                       holdout=holdout, seed=seed + rank)
             (sums,) = ddp.average([torch.tensor([num, den, train_loss,
                                                  time.perf_counter() - t0])])
@@ -242,7 +244,7 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
             val_mse = num / den if den > 0 else num
         else:
             val_mse = evaluate_mse(model, *data_val, n_iter=k, mode=mode,
-                                   batch_size=batch_size, holdout=holdout, seed=seed)
+                                   batch_size=vbs, holdout=holdout, seed=seed)
             elapsed = time.perf_counter() - t0
         entry = {"epoch": epoch + 1, "n_iter": k, "train_loss": train_loss,
                  "val_mse": val_mse, "lambda": float(model.cost.lam.detach()),
