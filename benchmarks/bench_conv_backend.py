@@ -33,8 +33,6 @@ result (max |difference|). Usage::
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import json
 import statistics
 import sys
 import time
@@ -48,7 +46,7 @@ from varda.core.priors import padding, unet
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_solver import hardware  # noqa: E402
+from bench_solver import write_report  # noqa: E402
 
 
 # switch name -> (module, flag, name of "on", name of "off")
@@ -125,16 +123,9 @@ def main(argv: "list[str] | None" = None) -> int:
                       "max_abs_diff": diffs[case]}
         print(f"{case:<12}{med[on_name]:>16.1f}{med[off_name]:>16.1f}"
               f"{med[off_name] / med[on_name]:>24.2f}{diffs[case]:>12.2e}")
-    doc = {"benchmark": "bench_conv_backend", "switch": f"{module.__name__}.{flag}",
-           "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-           "command": " ".join(["python", "benchmarks/bench_conv_backend.py", *sys.argv[1:]]),
-           "model": args.model, "repeats": args.repeats, "hardware": hardware(),
-           "unit": "ms, median of interleaved repeats", "results": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    tmp.replace(args.out)
-    print(f"wrote {args.out}")
+    write_report("bench_conv_backend", args.out, switch=f"{module.__name__}.{flag}",
+                 model=args.model, repeats=args.repeats,
+                 unit="ms, median of interleaved repeats", results=rows)
     return 0
 
 

@@ -21,7 +21,6 @@ the ``startup_s`` it reports separately: steps are timed inside ``fit``. Usage::
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
 import statistics
 import sys
@@ -33,7 +32,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_solver import hardware  # noqa: E402
+from bench_solver import write_report  # noqa: E402
 
 CASES = {"first_guess": {"mode": "first_guess", "crop": 100, "k": 0},
          "joint": {"mode": "joint", "crop": 40, "k": 16}}
@@ -101,16 +100,8 @@ def main(argv: "list[str] | None" = None) -> int:
                       "speedup": s / q, "startup_s": statistics.median(startup)}
         print(f"{case:<12} 1 process {s:.3f} s/step   {args.workers} ranks {q:.3f} s/step   "
               f"speed-up {s / q:.2f}×", flush=True)
-    doc = {"benchmark": "bench_data_parallel",
-           "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-           "command": " ".join(["python", "benchmarks/bench_data_parallel.py", *sys.argv[1:]]),
-           "workers": args.workers, "steps": args.steps, "repeats": args.repeats,
-           "batch_size": 32, "hardware": hardware(), "results": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    tmp.replace(args.out)
-    print(f"wrote {args.out}")
+    write_report("bench_data_parallel", args.out, workers=args.workers, steps=args.steps,
+                 repeats=args.repeats, batch_size=32, results=rows)
     return 0
 
 

@@ -159,6 +159,21 @@ def hardware() -> dict:
     return info
 
 
+def write_report(benchmark: str, out: Path, *, hardware_info: "dict | None" = None,
+                 **fields) -> None:
+    """Write a benchmark's JSON report atomically (name, UTC date, command, hardware, then
+    ``fields``) and say where."""
+    doc = {"benchmark": benchmark,
+           "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+           "command": " ".join(["python", f"benchmarks/{benchmark}.py", *sys.argv[1:]]),
+           "hardware": hardware() if hardware_info is None else hardware_info, **fields}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    tmp.replace(out)
+    print(f"wrote {out}")
+
+
 def main(argv: "list[str] | None" = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -195,13 +210,8 @@ def main(argv: "list[str] | None" = None) -> int:
                   flush=True)
     if hasattr(os, "getloadavg"):
         hw["load_average_end"] = list(os.getloadavg())
-    doc = {"benchmark": "bench_solver", "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(
-        timespec="seconds"), "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "quick": args.quick, "hardware": hw, "unit": "ms per sample per solver iteration",
-        "results": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_report("bench_solver", args.out, hardware_info=hw, quick=args.quick,
+                 unit="ms per sample per solver iteration", results=rows)
     return 0
 
 

@@ -57,15 +57,10 @@ def average_gradients_(params: Sequence[torch.Tensor], *extra: float) -> list[fl
     """Replace each parameter's gradient by its mean over the ranks (a missing gradient
     counts as zero) and return the rank mean of the ``extra`` scalars, in one all-reduce."""
     grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-    flat = torch.cat([g.reshape(-1) for g in grads] +
-                     [torch.tensor(extra, dtype=grads[0].dtype if grads else torch.float32)])
-    dist.all_reduce(flat)
-    flat /= dist.get_world_size()
-    i = 0
-    for p, g in zip(params, grads):
-        p.grad = flat[i:i + g.numel()].view_as(g).clone()
-        i += g.numel()
-    return [float(v) for v in flat[i:]]
+    *means, scalars = average([*grads, torch.tensor(extra, dtype=torch.float64)])
+    for p, g in zip(params, means):
+        p.grad = g
+    return [float(v) for v in scalars]
 
 
 def _free_port() -> int:
