@@ -112,16 +112,34 @@ def test_self_supervised_fit_without_truth(tiny_model) -> None:
 
 
 def test_same_seed_same_result(tiny_model) -> None:
+    """On the CPU the same seed gives bitwise the same weights and history."""
     runs = []
     for _ in range(2):
         model = tiny_model(seed=7)
-        hist = fit(model, *_data(32, 0), epochs=2, n_iter_schedule={0: 2}, **{**KW, "seed": 4})
+        hist = fit(model, *_data(32, 0), epochs=2, n_iter_schedule={0: 2},
+                   **{**KW, "seed": 4, "device": "cpu"})
         runs.append(([(h["train_loss"], h["val_mse"]) for h in hist], model.state_dict()))
     assert runs[0][0] == runs[1][0]
     assert all(torch.equal(runs[0][1][k], runs[1][1][k]) for k in runs[0][1])
     model = tiny_model(seed=7)
-    other = fit(model, *_data(32, 0), epochs=2, n_iter_schedule={0: 2}, **{**KW, "seed": 5})
+    other = fit(model, *_data(32, 0), epochs=2, n_iter_schedule={0: 2},
+                **{**KW, "seed": 5, "device": "cpu"})
     assert [h["train_loss"] for h in other] != [loss for loss, _ in runs[0][0]]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_same_seed_close_result_on_cuda_and_model_comes_home(tiny_model) -> None:
+    """On CUDA, atomics in cuDNN's backward make runs differ in the last bits only; the
+    model trained on the GPU comes back on the CPU it started on."""
+    states = []
+    for _ in range(2):
+        model = tiny_model(seed=7)
+        fit(model, *_data(32, 0), epochs=2, n_iter_schedule={0: 2},
+            **{**KW, "seed": 4, "device": "cuda"})
+        assert all(p.device.type == "cpu" for p in model.parameters())
+        states.append(model.state_dict())
+    for k in states[0]:
+        torch.testing.assert_close(states[0][k], states[1][k], rtol=1e-4, atol=1e-5)
 
 
 def test_unknown_mode_lists_valid_modes(tiny_model) -> None:

@@ -585,9 +585,10 @@ def train_first_guess(model: VarModel, bench: L96Benchmark, *, budget: float, cr
 
 def pretrain_prior(model: VarModel, bench: L96Benchmark, *, budget: float, crop: int = 40,
                    batch_size: int = 32, lr: float = 1e-2, seed: int = 0,
-                   log: Callable[[str], None] = print) -> dict:
+                   epochs: int = 100000, log: Callable[[str], None] = print) -> dict:
     """Pre-train a *predictive* prior on the training truths: ‖x − Φ(x)‖² (``fit`` in mode
-    ``"prior"``) for ``budget`` seconds, no solver iterations (cheap on CPU).
+    ``"prior"``) for ``budget`` seconds or ``epochs`` epochs of 100 steps, whichever ends
+    first, no solver iterations (cheap on CPU).
 
     Only for priors that cannot learn the identity: the flow prior (Φ(x)[t] = RK4(x[t − 1]),
     a regression of the learned ODE's tendency) and the blind-spot U-Net (Φ(x) at a point
@@ -596,7 +597,7 @@ def pretrain_prior(model: VarModel, bench: L96Benchmark, *, budget: float, crop:
     x, y, m = (time_crops(t, crop) for t in tensors(bench.train))
     xv = tensors(bench.val.subset(slice(0, 64)))
     t0 = time.perf_counter()
-    hist = fit(model, x, y, m, val=xv, mode="prior", epochs=100000, steps_per_epoch=100,
+    hist = fit(model, x, y, m, val=xv, mode="prior", epochs=epochs, steps_per_epoch=100,
                batch_size=batch_size, lr=lr, lr_final=lr / 20, max_time=budget, seed=seed,
                device="cpu", progress=False, distributed=_parallel())
     wall = time.perf_counter() - t0

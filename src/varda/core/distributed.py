@@ -42,13 +42,18 @@ def broadcast_parameters(module: torch.nn.Module) -> None:
 
 
 def average(values: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """Average tensors over the ranks in one all-reduce (flattened into one buffer)."""
-    flat = torch.cat([v.reshape(-1).to(torch.float64) for v in values])
+    """Average tensors over the ranks in one all-reduce (flattened into one buffer).
+
+    The values may sit on different devices (CUDA gradients and CPU scalars): the buffer is
+    reduced on the CPU for gloo, on the first value's device for NCCL, and each average comes
+    back on its value's device and dtype."""
+    dev = values[0].device if dist.get_backend() == "nccl" else torch.device("cpu")
+    flat = torch.cat([v.reshape(-1).to(dev, torch.float64) for v in values])
     dist.all_reduce(flat)
     flat /= dist.get_world_size()
     out, i = [], 0
     for v in values:
-        out.append(flat[i:i + v.numel()].view(v.shape).to(v.dtype))
+        out.append(flat[i:i + v.numel()].view(v.shape).to(v.device, v.dtype))
         i += v.numel()
     return out
 

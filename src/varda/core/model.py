@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from varda.core.cost import VariationalCost
+from varda.core.device import full_fp32
 from varda.core.first_guess import FIRST_GUESSES, build_first_guess
 from varda.core.priors import PRIORS, build_prior
 from varda.core.solvers import SOLVERS, build_solver, solver_inputs
@@ -210,11 +211,15 @@ class VarModel(nn.Module):
     @torch.no_grad()
     def reconstruct(self, y: torch.Tensor, mask: torch.Tensor, *,
                     n_iter: "int | None" = None) -> torch.Tensor:
-        """Inference in raw units: normalise, solve (eval mode, no graph kept), de-normalise."""
+        """Inference in raw units: normalise, solve (eval mode, no graph kept), de-normalise.
+
+        On a GPU the convolutions run in full float32 (no TF32, see
+        :func:`varda.core.device.full_fp32`), so that a fill matches the CPU's."""
         was_training = self.training
         self.eval()
         try:
-            z = self(self.normalize(y), mask, n_iter=n_iter)
+            with full_fp32():
+                z = self(self.normalize(y), mask, n_iter=n_iter)
         finally:
             self.train(was_training)
         return self.denormalize(z)

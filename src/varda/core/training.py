@@ -115,7 +115,9 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         clip_grad: max gradient norm (None: no clipping).
         holdout: fraction of observations hidden and scored in self-supervised mode.
         seed: seeds the split, batches, hidden points and torch.
-        device: ``"auto"``, ``"cpu"``, ``"cuda"``…
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``… to train on. The model comes back on
+            the device it was on before the call (its weights updated), so that code written
+            for the CPU keeps working when ``"auto"`` finds a GPU.
         max_time: stop after this many seconds (at the end of an epoch).
         steps_per_epoch: if set, an "epoch" is this many batches drawn from a running
             permutation of the samples (a pass over the data may span several epochs), so
@@ -145,6 +147,7 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     dev = resolve_device(device)
+    home = next(model.parameters()).device
     model.to(dev)
     if distributed:
         ddp.broadcast_parameters(model)
@@ -259,6 +262,7 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         if max_time is not None and elapsed > max_time:
             break
     model.load_state_dict(best[1])
+    model.to(home)
     model.eval()
     for p, flag in zip(model.prior.parameters(), prior_flags):
         p.requires_grad_(flag)
