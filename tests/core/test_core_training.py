@@ -245,3 +245,26 @@ def test_fit_with_lr_final_changes_the_trajectory(tiny_model) -> None:
     hb = fit(b, x, y, m, epochs=3, n_iter_schedule={0: 2}, lr_final=5e-4, **KW)
     assert ha[0]["train_loss"] == pytest.approx(hb[0]["train_loss"])  # first epoch: full lr
     assert ha[-1]["train_loss"] != hb[-1]["train_loss"]
+
+
+def test_ema_validates_and_returns_the_averaged_weights_and_trains_the_raw_ones(
+        tiny_model) -> None:
+    """With ``ema`` the training trajectory is unchanged (the raw weights go on training), the
+    history scores the averaged weights, and the model returned is the averaged snapshot of
+    the best epoch."""
+    x, y, m = _data(40, 0)
+    val = _data(16, 1)
+    kw = {**KW, "device": "cpu", "epochs": 3, "n_iter_schedule": {0: 2}}
+    plain_model, ema_model = tiny_model(seed=3), tiny_model(seed=3)
+    plain = fit(plain_model, x, y, m, val=val, **kw)
+    avg = fit(ema_model, x, y, m, val=val, ema=0.9, **kw)
+    assert [h["train_loss"] for h in avg] == [h["train_loss"] for h in plain]
+    assert [h["val_mse"] for h in avg] != [h["val_mse"] for h in plain]
+    best = min(range(3), key=lambda i: avg[i]["val_mse"])
+    xv, yv, mv = val
+    got = evaluate_mse(ema_model, xv, torch.nan_to_num(yv) * mv, mv, n_iter=2)
+    assert got == pytest.approx(avg[best]["val_mse"], rel=1e-6)
+    assert any(not torch.equal(a, b) for a, b in zip(ema_model.parameters(),
+                                                      plain_model.parameters()))
+    with pytest.raises(ValueError, match="ema must be a decay in"):
+        fit(tiny_model(), x, y, m, val=val, ema=1.0, **kw)

@@ -422,7 +422,7 @@ def _train(model: VarModel, bench: L96Benchmark, *, mode: str, epochs: int, batc
            loss_weights=(1.0, 0.05, 0.05), ramp=(0.1, 0.3), crop: int = 0,
            k_levels=None, steps_per_epoch: "int | None" = None,
            lr_final: "float | None" = None, lr_decay_start: float = 0.0, val_windows: "int | None" = None,
-           log: Callable[[str], None] = print) -> dict:
+           ema: "float | None" = None, log: Callable[[str], None] = print) -> dict:
     """Train with :func:`varda.core.training.fit` and a *time-based* iteration curriculum:
     K/4 for the first ``ramp[0]`` of ``max_time``, K/2 until ``ramp[1]``, then K (the
     schedule dict is extended from fit's per-epoch callback, so the ramp adapts to the
@@ -437,7 +437,8 @@ def _train(model: VarModel, bench: L96Benchmark, *, mode: str, epochs: int, batc
     selection and the curriculum then act every few seconds rather than once per pass over
     the data); ``lr_final``: cosine decay of the learning rate to that value over the run
     (after ``lr_decay_start`` of it);
-    ``val_windows``: validate on the first that many validation windows only."""
+    ``val_windows``: validate on the first that many validation windows only; ``ema``: select
+    and return an exponential moving average of the weights (``fit(ema=)``)."""
     x, y, m = tensors(bench.train)
     x0 = first_guesses(model, bench.train) if getattr(model, "first_guess", None) else None
     if crop:
@@ -467,7 +468,7 @@ def _train(model: VarModel, bench: L96Benchmark, *, mode: str, epochs: int, batc
                device="cpu", progress=progress, max_time=max_time, callback=cb,
                steps_per_epoch=steps_per_epoch, lr_final=lr_final,
                lr_decay_start=lr_decay_start, x0=x0, distributed=_parallel(),
-               val_batch_size=VAL_BATCH)
+               val_batch_size=VAL_BATCH, ema=ema)
     wall = time.perf_counter() - t0
     return {"train_wall_s": round(wall, 1), "epochs_run": len(hist), "schedule": dict(sched),
             "history": hist}
@@ -774,7 +775,7 @@ def run_row(row: str, *, size: str = "full", seed: int = 0, progress: bool = Fal
                     crop=cfg.get("crop", 0), ramp=tuple(cfg.get("ramp", (0.1, 0.3))),
                     k_levels=cfg.get("k_levels"), steps_per_epoch=cfg.get("steps_per_epoch"),
                     lr_final=cfg.get("lr_final"), lr_decay_start=cfg.get("lr_decay_start", 0.0),
-                    val_windows=cfg.get("val_windows"), log=log)
+                    val_windows=cfg.get("val_windows"), ema=cfg.get("ema"), log=log)
         if ddp.world()[0] != 0:      # another rank of a data-parallel run: rank 0 goes on
             return res
         stages_s = sum(res.get(k, {}).get("wall_s", 0.0)       # training before the joint one

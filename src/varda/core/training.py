@@ -89,7 +89,7 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         lr_final: "float | None" = None, lr_decay_start: float = 0.0,
         callback: "Callable[[dict], None] | None" = None,
         x0: "torch.Tensor | None" = None, distributed: bool = False,
-        val_batch_size: "int | None" = None) -> list[dict]:
+        val_batch_size: "int | None" = None, ema: "float | None" = None) -> list[dict]:
     """Train ``model`` in place and return a per-epoch history (list of dicts).
 
     Args:
@@ -123,6 +123,11 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
             permutation of the samples (a pass over the data may span several epochs), so
             validation, model selection, the curriculum and ``max_time`` act at a fixed
             granularity however large the training set is.
+        ema: if set (e.g. 0.99), also keep an exponential moving average of the weights,
+            updated after every step with decay ``min(ema, (1 + t) / (10 + t))`` at step t;
+            validation, the best-epoch selection and the returned model then use the
+            averaged weights (training goes on from the raw ones). Averaging smooths the
+            step-to-step noise of small batches.
         callback: called with each epoch's history entry.
         x0: optional starting states of the solver for the training samples (raw units, the
             shape of ``y``), e.g. a first guess computed once on longer windows than the
@@ -187,6 +192,11 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
     schedule = n_iter_schedule or default_schedule(epochs, model.n_iter)
     history: list[dict] = []
     best = (math.inf, copy.deepcopy(model.state_dict()), -1)
+    if ema is not None and not 0.0 < float(ema) < 1.0:
+        raise ValueError(f"ema must be a decay in (0, 1) or None, got {ema}")
+    trained = [p for g in groups for p in g["params"]]
+    averaged = None if ema is None else [p.detach().clone() for p in trained]
+    n_updates = 0
     t0 = time.perf_counter()
     n = y_n.shape[0]
     if not 0.0 <= lr_decay_start < 1.0:
@@ -232,10 +242,16 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
             if clip_grad:
                 torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], clip_grad)
             opt.step()
+            if averaged is not None:
+                n_updates += 1
+                decay = min(float(ema), (1.0 + n_updates) / (10.0 + n_updates))
+                with torch.no_grad():
+                    torch._foreach_lerp_(averaged, [p.detach() for p in trained], 1.0 - decay)
             total += float(loss.detach()) * len(idx)
             count += len(idx)
             bar.set_postfix(loss=f"{total / count:.4g}")
         train_loss = total / max(count, 1)
+        raw = _swap_in(trained, averaged)       # validate (and snapshot) the averaged weights
         if distributed:     # rank r scores validation samples r, r + R, …; sums all-reduced
             num, den = _sq_error_sums(model, *(None if t is None else t[rank::n_ranks]
                                               for t in data_val),
@@ -257,6 +273,7 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         # weights that were just validated, before a callback can touch the model
         if val_mse < best[0] or (best[2] >= 0 and k > history[best[2]]["n_iter"]):
             best = (val_mse, copy.deepcopy(model.state_dict()), epoch)
+        _swap_in(trained, raw)
         if callback is not None:
             callback(entry)
         if max_time is not None and elapsed > max_time:
@@ -271,6 +288,18 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         "wall_time_s": round(time.perf_counter() - t0, 2), "mode": mode, "seed": seed,
         "loss_weights": list(loss_weights), "device": str(dev)})
     return history
+
+
+@torch.no_grad()
+def _swap_in(params: "list[torch.Tensor]", values: "list[torch.Tensor] | None"):
+    """Copy ``values`` into ``params`` in place and return the previous values (None and
+    nothing done when ``values`` is None)."""
+    if values is None:
+        return None
+    old = [p.detach().clone() for p in params]
+    for p, v in zip(params, values):
+        p.copy_(v)
+    return old
 
 
 def _cosine_lr(groups: list[dict], final_factor: float, progress: float) -> None:
