@@ -46,3 +46,31 @@ def test_sigmoid_tanh_is_tanh_and_keeps_the_autograd_path() -> None:
     torch.testing.assert_close(fastmath.tanh(z), torch.tanh(z), rtol=0, atol=1e-6)
     zg = torch.randn(20, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(fastmath.tanh, (zg,))
+
+
+def test_inference_cells_in_place_give_the_graph_path_values() -> None:
+    """The ConvLSTM cell and the ConvGRU first guess compute in place when no graph is
+    built; the values are those of the differentiable path."""
+    from varda.core.first_guess import BiGRUSmoother
+    from varda.core.solvers import ConvLSTMCell
+
+    torch.manual_seed(0)
+    cell = ConvLSTMCell(2, 3, 4, 3, (False, True))
+    inp, h, c = torch.randn(2, 3, 12, 8), torch.randn(2, 4, 12, 8), torch.randn(2, 4, 12, 8)
+    with torch.no_grad():
+        fast = cell(inp, h, c)
+    graph = cell(inp, h, c)
+    assert graph[0].requires_grad and not fast[0].requires_grad
+    for a, b in zip(fast, graph):
+        torch.testing.assert_close(a, b.detach(), rtol=1e-5, atol=1e-6)
+    h0, c0 = h.clone(), c.clone()
+    with torch.no_grad():
+        cell(inp, h, c)
+    assert torch.equal(h, h0) and torch.equal(c, c0)          # the inputs are left as they were
+
+    gru = BiGRUSmoother(ndim=2, hidden=4, layers=2, kernel=5, chunk=4)
+    y = torch.randn(2, 1, 16, 8)
+    om = (torch.rand(2, 1, 16, 8) < 0.3).float()
+    with torch.no_grad():
+        fast = gru(y * om, om)
+    torch.testing.assert_close(fast, gru(y * om, om).detach(), rtol=1e-5, atol=1e-6)

@@ -15,3 +15,10 @@ def tanh(z: torch.Tensor) -> torch.Tensor:
     if SIGMOID_TANH and not z.requires_grad:
         return torch.sigmoid(2.0 * z).mul_(2.0).sub_(1.0)
     return torch.tanh(z)
+
+
+def tanh_(z: torch.Tensor) -> torch.Tensor:
+    """In-place ``tanh`` of a buffer that needs no gradient (returns ``z``)."""
+    if SIGMOID_TANH:
+        return z.mul_(2.0).sigmoid_().mul_(2.0).sub_(1.0)
+    return z.tanh_()

@@ -16,7 +16,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from varda.core.fastmath import tanh
+from varda.core.fastmath import tanh, tanh_
 from varda.core.priors.padding import PaddedConv
 from varda.errors import unknown_choice
 
@@ -39,9 +39,14 @@ class _ConvGRU(nn.Module):
         out: list[torch.Tensor] = [h] * t_len
         for t in (range(t_len - 1, -1, -1) if reverse else range(t_len)):
             gh = self.rec(h)
-            zr = torch.sigmoid(gx[t, :, :2 * hd] + gh[:, :2 * hd])
-            n = tanh(gx[t, :, 2 * hd:] + zr[:, hd:] * gh[:, 2 * hd:])
-            h = n + zr[:, :hd] * (h - n)
+            if gh.requires_grad:
+                zr = torch.sigmoid(gx[t, :, :2 * hd] + gh[:, :2 * hd])
+                n = tanh(gx[t, :, 2 * hd:] + zr[:, hd:] * gh[:, 2 * hd:])
+                h = n + zr[:, :hd] * (h - n)
+            else:   # inference: the same values with fewer fresh buffers
+                zr = torch.add(gx[t, :, :2 * hd], gh[:, :2 * hd]).sigmoid_()
+                n = tanh_(torch.addcmul(gx[t, :, 2 * hd:], zr[:, hd:], gh[:, 2 * hd:]))
+                h = torch.sub(h, n).mul_(zr[:, :hd]).add_(n)
             out[t] = h
         return torch.stack(out, 0)
 

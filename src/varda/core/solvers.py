@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from varda.core.fastmath import tanh
+from varda.core.fastmath import tanh, tanh_
 from varda.core.priors.padding import CONV, PaddedConv, as_tuple
 from varda.errors import unknown_choice
 
@@ -59,9 +59,19 @@ class ConvLSTMCell(nn.Module):
         self.gates = PaddedConv(ndim, c_in + hidden, 4 * hidden, kernel, periodic)
 
     def forward(self, inp: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
-        i, f, o, g = self.gates(torch.cat([inp, h], dim=1)).chunk(4, dim=1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * tanh(g)
-        h = torch.sigmoid(o) * tanh(c)
+        z = self.gates(torch.cat([inp, h], dim=1))
+        if z.requires_grad:
+            i, f, o, g = z.chunk(4, dim=1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * tanh(g)
+            h = torch.sigmoid(o) * tanh(c)
+            return h, c
+        # no graph (inference): the same values computed in place in the gate buffer, which
+        # saves five fresh buffers of the state's size per iteration
+        n = self.hidden
+        z.narrow(1, 0, 3 * n).sigmoid_()
+        i, f, o, g = z.chunk(4, dim=1)
+        c = torch.mul(f, c).addcmul_(i, tanh_(g))
+        h = tanh(c).mul_(o)
         return h, c
 
 
