@@ -156,6 +156,13 @@ def test_pretrained_models_load_offline_and_score(name, max_r):
     assert s["r_score"] < max_r, s
     if name == "l96-unet-joint":       # row 3 starts from its learned first guess
         assert model.first_guess is not None and model.n_iter == 36
+        # the budget-free K of the card is the validation argmin, and on the fresh windows
+        # it does not do worse than the default K by more than float noise
+        more = card["more_iterations"]
+        val = {int(k): v for k, v in more["val_r_by_k"].items()}
+        assert more["n_iter"] == min(val, key=val.get) and more["n_iter"] > model.n_iter
+        s_more = l96.evaluate(model, b.test, b.scale, n_iter=more["n_iter"])
+        assert s_more["r_score"] < 1.05 * s["r_score"], (s_more, s)
 
 
 def test_fold_layout_roundtrip_and_channels():
