@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_solver import hardware, write_report  # noqa: E402
+from bench_solver import hardware, joint_train_step, write_report  # noqa: E402
 
 import varda  # noqa: E402
 from varda.benchmarks import l96  # noqa: E402
@@ -61,12 +61,7 @@ def time_train_step(model, x, y, m, *, device: str, n_iter: int, repeats: int) -
     net.train()
 
     def step() -> None:
-        x_hat = net(y, m, n_iter=n_iter)
-        loss = (((x_hat - x) ** 2).mean() + 0.05 * ((x - net.prior(x)) ** 2).mean()
-                + 0.05 * ((x_hat - net.prior(x_hat)) ** 2).mean())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        joint_train_step(net, opt, x, y, m, n_iter)
 
     for _ in range(2):
         step()

@@ -42,5 +42,6 @@ def full_fp32() -> Iterator[None]:
     the CPU."""
     cudnn = torch.backends.cudnn
     with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark,
-                     benchmark_limit=cudnn.benchmark_limit, deterministic=cudnn.deterministic, allow_tf32=False):
+                     benchmark_limit=cudnn.benchmark_limit,
+                     deterministic=cudnn.deterministic, allow_tf32=False):
         yield

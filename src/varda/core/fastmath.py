@@ -13,7 +13,7 @@ SIGMOID_TANH = True
 def tanh(z: torch.Tensor) -> torch.Tensor:
     """``torch.tanh(z)``, computed through the sigmoid when no gradient is needed."""
     if SIGMOID_TANH and not z.requires_grad:
-        return torch.sigmoid(2.0 * z).mul_(2.0).sub_(1.0)
+        return tanh_(z.clone())
     return torch.tanh(z)
 
 

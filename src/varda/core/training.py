@@ -232,15 +232,14 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
             loss.backward()
             elapsed = time.perf_counter() - t0
             if distributed:   # mean gradient; the ranks' mean clock drives the schedules
-                (elapsed,) = ddp.average_gradients_(
-                    [p for g in groups for p in g["params"]], elapsed)
+                (elapsed,) = ddp.average_gradients_(trained, elapsed)
             if lr_final is not None:
                 done = epoch / epochs if max_time is None else \
                     max(epoch / epochs, elapsed / max_time)
                 _cosine_lr(groups, lr_final / lr,
                            (done - lr_decay_start) / max(1.0 - lr_decay_start, 1e-9))
             if clip_grad:
-                torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], clip_grad)
+                torch.nn.utils.clip_grad_norm_(trained, clip_grad)
             opt.step()
             if averaged is not None:
                 n_updates += 1
