@@ -3,11 +3,13 @@
 
     python recipes/l96_fill_timing.py [--model l96-unet-joint] [--threads 2] [--repeats 2]
                                       [--compare-sequential] [--n-iter K] [--out PATH]
+                                      [--compare MODEL[@K] ...]
 
 Writes results/l96_fill_timing_<model>.json (wall times, R-score of the filled field).
 ``--compare-sequential`` also times the array layer running its solver calls one at a time
 (session 2's behaviour) instead of side by side on one-thread workers, alternating the two
-modes in each repeat, and reports their ratio. Falls back to ``model.reconstruct`` (and says
+modes in each repeat, and reports their ratio. ``--compare`` times other models (or the
+same one at other K) the same way, alternating with ``--model``. Falls back to ``model.reconstruct`` (and says
 so) if ``varda.fill`` is not available.
 """
 from __future__ import annotations
@@ -26,6 +28,15 @@ from varda.benchmarks import l96
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _load_at(spec: str):
+    """``MODEL`` or ``MODEL@K``: a loaded model, run at K iterations when given."""
+    name, _, k = spec.partition("@")
+    model = varda.load(name)
+    if k:
+        model.n_iter = int(k)
+    return model
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="l96-unet-joint")
@@ -38,6 +49,10 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=2, help="timed fills per mode (min is kept)")
     ap.add_argument("--compare-sequential", action="store_true",
                     help="also time the solver calls run one at a time, and report the ratio")
+    ap.add_argument("--compare", nargs="+", default=[], metavar="MODEL[@K]",
+                    help="also fill with these models (name or path, optionally at K "
+                         "iterations), alternating with --model in every repeat; reports each "
+                         "one's time over --model's")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     bench = l96.load_benchmark("full", seed=args.seed)
@@ -54,8 +69,19 @@ def main() -> int:
 
         modes = ["side_by_side"] + (["sequential"] if args.compare_sequential else [])
         walls: dict = {m: [] for m in modes}
+        others = [_load_at(spec) for spec in args.compare]
+        other_walls: dict = {spec: [] for spec in args.compare}
+        other_scores: dict = {}
         fill(obs[:2], model)                # warm-up (imports, first-call allocations)
+        for other in others:
+            fill(obs[:2], other)
         for _ in range(max(1, args.repeats)):
+            for spec, other in zip(args.compare, others):
+                t0 = time.perf_counter()
+                filled_other = fill(obs, other)
+                other_walls[spec].append(round(time.perf_counter() - t0, 3))
+                other_scores[spec] = l96.scores(np.asarray(filled_other), bench.test,
+                                                bench.scale)["r_score"]
             for mode in modes:
                 solve_mod.CPU_SIDE_BY_SIDE = mode == "side_by_side"
                 try:
@@ -70,6 +96,13 @@ def main() -> int:
         if args.compare_sequential:
             out["sequential_over_side_by_side"] = round(
                 min(walls["sequential"]) / min(walls["side_by_side"]), 3)
+        if others:
+            out["compared"] = {
+                spec: {"n_iter": o.n_iter, "walls_s": other_walls[spec],
+                       "wall_s": min(other_walls[spec]),
+                       "over_model": round(min(other_walls[spec]) / out["wall_s"], 3),
+                       "r_score": other_scores[spec]}
+                for spec, o in zip(args.compare, others)}
     else:
         _, y, m = l96.tensors(bench.test)
         t0 = time.perf_counter()
@@ -83,8 +116,8 @@ def main() -> int:
     path = args.out or ROOT / "results" / f"l96_fill_timing_{Path(args.model).name}.json"
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(json.dumps({k: out.get(k) for k in ("entry_point", "wall_s", "walls_s",
-                                               "sequential_over_side_by_side", "shape",
-                                               "any_nan")}),
+                                               "sequential_over_side_by_side", "compared",
+                                               "shape", "any_nan")}),
           "R", out["scores"]["r_score"])
     return 0
 

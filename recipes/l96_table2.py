@@ -47,8 +47,9 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=1,
                     help="train data-parallel on this many processes of one thread each "
                          "(2 on a 2-core CPU: about twice the samples per second)")
-    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                    help="override a row setting (JSON value), e.g. n_iter=12 (single row)")
+    ap.add_argument("--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE",
+                    help="override a row setting (JSON value), e.g. n_iter=12 (single row; "
+                         "repeated --set options add up)")
     ap.add_argument("--part", type=Path, default=None, help="write this run's rows here only")
     ap.add_argument("--merge", nargs="+", type=Path, default=None, help="merge part files")
     ap.add_argument("--out", type=Path, default=None, help="results JSON (default results/…)")

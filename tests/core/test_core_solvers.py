@@ -259,3 +259,58 @@ def test_residual_input_appends_the_prior_residual() -> None:
     assert build_model(model.config).solver.residual_input
     with pytest.raises(ValueError, match="needs split_grad"):
         ConvLSTMSolver(ndim=2, hidden=4, residual_input=True)
+
+
+@pytest.mark.parametrize("factors", [(2, 1), (2, 2), (1, 4)])
+def test_coarsen_folds_sub_positions_into_channels_losslessly(factors) -> None:
+    """Space-to-depth and back is the identity; each coarse cell's channels hold exactly the
+    values of its block of the fine grid."""
+    solver = ConvLSTMSolver(ndim=2, hidden=4, split_grad=True, coarsen=factors)
+    t = torch.randn(2, 3, 8, 12)
+    coarse = solver._to_coarse(t)
+    a, b = factors
+    assert coarse.shape == (2, 3 * a * b, 8 // a, 12 // b)
+    torch.testing.assert_close(solver._to_fine(coarse), t, rtol=0, atol=0)
+    # cell (1, 2) of the coarse grid holds the fine block [a:2a, 2b:3b] of every channel
+    block = t[:, :, a:2 * a, 2 * b:3 * b].reshape(2, 3, a * b).reshape(2, 3 * a * b)
+    torch.testing.assert_close(coarse[:, :, 1, 2], block, rtol=0, atol=0)
+
+
+def test_coarsened_solver_runs_on_the_coarse_grid_and_keeps_equivariance() -> None:
+    torch.manual_seed(0)
+    solver = ConvLSTMSolver(ndim=2, hidden=4, kernel=3, periodic=[False, True],
+                            coarsen=[2, 1])
+    x, g = torch.randn(2, 1, 6, 8), torch.randn(2, 1, 6, 8)
+    state = solver.init_state(x, g)
+    assert state["h"].shape == (2, 4, 3, 8)
+    x1, state = solver.step(x, g, state)
+    assert x1.shape == x.shape and state["h"].shape == (2, 4, 3, 8)
+    step = lambda a, b: solver.step(a, b, solver.init_state(a, b))[0]  # noqa: E731
+    # periodic sites at full resolution: equivariant to any cyclic site shift
+    torch.testing.assert_close(step(x.roll(3, 3), g.roll(3, 3)), step(x, g).roll(3, 3))
+    # and the update at a time step depends on both members of its coarse pair
+    g2 = g.clone()
+    g2[:, :, 3] += 1.0
+    d = (step(x, g2) - step(x, g)).abs().sum(dim=(0, 1, 3))
+    assert d[2] > 0 and d[3] > 0
+
+
+def test_coarsened_solver_model_round_trips_and_rejects_bad_sizes(tmp_path) -> None:
+    from varda.core.checkpoint import load, save
+    model = build_model({
+        "prior": {"type": "unet", "ndim": 2, "hidden": 4, "depth": 0, "blind": True,
+                  "pool": [2, 1], "periodic": [False, True]},
+        "solver": {"type": "lstm", "ndim": 2, "hidden": 4, "split_grad": True,
+                   "periodic": [False, True], "coarsen": [2, 1]},
+        "cost": {}, "axes": ["time", "site"], "patch_shape": [8, 6], "n_iter": 3}).eval()
+    torch.manual_seed(1)
+    x = torch.randn(2, 1, 8, 6)
+    m = (torch.rand(2, 1, 8, 6) < 0.5).float()
+    save(model, tmp_path / "m")
+    back = load(tmp_path / "m").eval()
+    assert back.solver.coarsen == (2, 1)
+    torch.testing.assert_close(back(x * m, m), model(x * m, m))
+    with pytest.raises(ValueError, match="not a multiple of the solver's coarsen factor 2"):
+        model.solver.init_state(torch.zeros(1, 1, 7, 6), torch.ones(1, 3, 7, 6))
+    with pytest.raises(ValueError, match="coarsen factors must be >= 1"):
+        ConvLSTMSolver(ndim=2, coarsen=[0, 1])

@@ -27,7 +27,7 @@ import os
 import platform
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -215,9 +215,12 @@ def evaluate(model: VarModel, split: L96Split, scale: float, *, n_iter: "int | N
 # models
 # ---------------------------------------------------------------------------------------
 def _lstm(hidden: int, layout: str = "fold", scale_by_iterations: bool = False,
-          split_grad: bool = False, residual_input: bool = False) -> dict:
+          split_grad: bool = False, residual_input: bool = False,
+          coarsen: "Sequence[int] | None" = None) -> dict:
     """ConvLSTM solver: ``layout="fold"`` runs a 1-D ConvLSTM over time with the 40 sites as
-    channels (CPU-friendly); ``"2d"`` a 2-D ConvLSTM over (time, site), periodic in sites."""
+    channels (CPU-friendly); ``"2d"`` a 2-D ConvLSTM over (time, site), periodic in sites.
+    ``coarsen`` (2-D only): per-axis factors of the grid the cell runs on, e.g. ``[2, 1]``
+    for half the time resolution (:class:`varda.core.solvers.ConvLSTMSolver`)."""
     if layout == "fold":
         out = {"type": "lstm", "ndim": 1, "channels": 40, "hidden": hidden, "kernel": 3,
                "periodic": False}
@@ -229,6 +232,10 @@ def _lstm(hidden: int, layout: str = "fold", scale_by_iterations: bool = False,
         out["split_grad"] = True
     if residual_input:
         out["residual_input"] = True
+    if coarsen is not None and any(int(f) != 1 for f in coarsen):
+        if layout == "fold":
+            raise ValueError("solver coarsening needs layout='2d'")
+        out["coarsen"] = [int(f) for f in coarsen]
     return {"type": "fold", "axis": 1, "inner": out} if layout == "fold" else out
 
 
@@ -254,13 +261,15 @@ def unet_model(*, hidden_prior: int = 16, hidden_solver: int = 16, n_iter: int =
                mean: float = 0.0, std: float = 1.0, layout: str = "fold",
                depth: int = 1, scale_by_iterations: bool = False, kernel=3,
                blind: bool = False, split_grad: bool = False,
-               residual_input: bool = False, first_guess: "dict | None" = None) -> VarModel:
+               residual_input: bool = False, first_guess: "dict | None" = None,
+               solver_coarsen: "Sequence[int] | None" = None) -> VarModel:
     """Two-scale U-Net prior (bilinear units) + ConvLSTM solver.
 
     ``layout="fold"``: 1-D over time with the 40 sites as channels (``pool[0]`` is the time
     pooling); ``"2d"``: 2-D over (time, site), periodic in sites. ``first_guess``: options of
     a learned first guess (:class:`varda.core.first_guess.BiGRUSmoother`: ``hidden``,
-    ``layers``, ``kernel``, ``chunk``) where the solver starts; None: y with zeros in the gaps."""
+    ``layers``, ``kernel``, ``chunk``) where the solver starts; None: y with zeros in the gaps.
+    ``solver_coarsen``: the ConvLSTM's per-axis coarsening (2-D layout), e.g. ``[2, 1]``."""
     if layout == "fold":
         prior = {"type": "fold", "axis": 1, "inner": {
             "type": "unet", "ndim": 1, "channels": 40, "hidden": hidden_prior, "depth": depth,
@@ -273,7 +282,7 @@ def unet_model(*, hidden_prior: int = 16, hidden_solver: int = 16, n_iter: int =
             prior["blind"] = True
     return build_model({"prior": prior,
                         "solver": _lstm(hidden_solver, layout, scale_by_iterations, split_grad,
-                                        residual_input),
+                                        residual_input, solver_coarsen),
                         "axes": AXES,
                         "patch_shape": [200, 40], "cost": {"lambda_init": lam},
                         "n_iter": n_iter, "second_order": second_order,
@@ -731,7 +740,8 @@ def run_row(row: str, *, size: str = "full", seed: int = 0, progress: bool = Fal
                                blind=cfg.get("blind", False),
                                split_grad=cfg.get("split_grad", False),
                                residual_input=cfg.get("residual_input", False),
-                               first_guess=cfg.get("first_guess"))
+                               first_guess=cfg.get("first_guess"),
+                               solver_coarsen=cfg.get("solver_coarsen"))
             mode = "joint"
             if cfg.get("first_guess") and not cfg.get("resume"):
                 res["first_guess_fit"] = train_first_guess(

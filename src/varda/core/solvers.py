@@ -100,12 +100,19 @@ class ConvLSTMSolver(nn.Module):
             inputs when its solver has ``split_grad`` set (:meth:`VarModel._grad`).
         residual_input: with ``split_grad``, also feed the prior residual r = x − Φ(x) (the
             quantity U penalises; scaled by the inverse RMS of its first value).
+        coarsen: per-axis factors (1 = full resolution): the ConvLSTM runs on the grid
+            coarsened by them, each coarse cell's sub-positions folded into channels on the
+            way in and unfolded on the way out (space-to-depth, lossless). The cell then
+            costs about 1/prod(coarsen) of a full-resolution one, and each iteration spreads
+            information prod-fold further along those axes. Axis lengths must be multiples
+            of their factors.
     """
 
     def __init__(self, *, ndim: int, channels: int = 1, hidden: int = 32,
                  kernel: "int | Sequence[int]" = 3, periodic: "bool | Sequence[bool]" = False,
                  dropout: float = 0.0, scale_by_iterations: bool = False,
-                 split_grad: bool = False, residual_input: bool = False) -> None:
+                 split_grad: bool = False, residual_input: bool = False,
+                 coarsen: "int | Sequence[int]" = 1) -> None:
         super().__init__()
         if residual_input and not split_grad:
             raise ValueError("residual_input=True needs split_grad=True")
@@ -114,10 +121,14 @@ class ConvLSTMSolver(nn.Module):
         self.residual_input = bool(residual_input)
         self.n_groups = (SPLIT_INPUTS + int(self.residual_input)) if self.split_grad else 1
         per = tuple(bool(p) for p in as_tuple(periodic, ndim, "periodic"))
-        n_in = channels * self.n_groups
+        self.coarsen = tuple(int(f) for f in as_tuple(coarsen, ndim, "coarsen"))
+        if any(f < 1 for f in self.coarsen):
+            raise ValueError(f"coarsen factors must be >= 1, got {list(self.coarsen)}")
+        n_sub = math.prod(self.coarsen)
+        n_in = channels * self.n_groups * n_sub
         self.cell = ConvLSTMCell(ndim, n_in, hidden, kernel, per)
         self.dropout = nn.Dropout(dropout)
-        self.out = CONV[ndim](hidden, channels, 1, bias=False)
+        self.out = CONV[ndim](hidden, channels * n_sub, 1, bias=False)
         self.config = {"ndim": ndim, "channels": channels, "hidden": hidden,
                        "kernel": kernel if isinstance(kernel, int) else list(kernel),
                        "periodic": list(per), "dropout": dropout}
@@ -127,6 +138,41 @@ class ConvLSTMSolver(nn.Module):
             self.config["split_grad"] = True
         if self.residual_input:
             self.config["residual_input"] = True
+        if n_sub > 1:
+            self.config["coarsen"] = list(self.coarsen)
+
+    def _coarse_size(self, size: Sequence[int]) -> list[int]:
+        """The grid the cell runs on, for a field of spatial ``size``."""
+        bad = [(i, n, f) for i, (n, f) in enumerate(zip(size, self.coarsen)) if n % f]
+        if bad:
+            i, n, f = bad[0]
+            raise ValueError(f"spatial axis {i} has length {n}, not a multiple of the solver's "
+                             f"coarsen factor {f}; use patch sizes divisible by "
+                             f"coarsen={list(self.coarsen)}")
+        return [n // f for n, f in zip(size, self.coarsen)]
+
+    def _to_coarse(self, t: torch.Tensor) -> torch.Tensor:
+        """(B, C, *S) → (B, C·prod(f), *S/f): each cell's sub-positions become channels."""
+        if math.prod(self.coarsen) == 1:
+            return t
+        b, c, *size = t.shape
+        coarse = self._coarse_size(size)
+        split = [d for n, f in zip(size, self.coarsen) for d in (n // f, f)]
+        nd = len(size)
+        t = t.reshape(b, c, *split)
+        order = [0, 1] + [3 + 2 * i for i in range(nd)] + [2 + 2 * i for i in range(nd)]
+        return t.permute(order).reshape(b, c * math.prod(self.coarsen), *coarse)
+
+    def _to_fine(self, t: torch.Tensor) -> torch.Tensor:
+        """The inverse of :meth:`_to_coarse`."""
+        if math.prod(self.coarsen) == 1:
+            return t
+        b, cf, *size = t.shape
+        nd = len(size)
+        c = cf // math.prod(self.coarsen)
+        t = t.reshape(b, c, *self.coarsen, *size)
+        order = [0, 1] + [d for i in range(nd) for d in (2 + nd + i, 2 + i)]
+        return t.permute(order).reshape(b, c, *(n * f for n, f in zip(size, self.coarsen)))
 
     def init_state(self, x: torch.Tensor, grad: torch.Tensor, n_iter: "int | None" = None) -> dict:
         if self.split_grad:
@@ -146,7 +192,7 @@ class ConvLSTMSolver(nn.Module):
             dims = tuple(range(1, grad.ndim))
             rms = grad.detach().pow(2).mean(dims, keepdim=True).sqrt()
             alpha = 1.0 / (rms + 1e-12)
-        shape = (x.shape[0], self.cell.hidden, *x.shape[2:])
+        shape = (x.shape[0], self.cell.hidden, *self._coarse_size(x.shape[2:]))
         zeros = torch.zeros(shape, dtype=x.dtype, device=x.device)
         scale = 1.0
         if self.scale_by_iterations:
@@ -156,8 +202,8 @@ class ConvLSTMSolver(nn.Module):
         return {"alpha": alpha, "h": zeros, "c": zeros, "scale": scale}
 
     def step(self, x: torch.Tensor, grad: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
-        h, c = self.cell(state["alpha"] * grad, state["h"], state["c"])
-        dx = self.out(self.dropout(h))
+        h, c = self.cell(self._to_coarse(state["alpha"] * grad), state["h"], state["c"])
+        dx = self._to_fine(self.out(self.dropout(h)))
         scale = state.get("scale", 1.0)
         return x - scale * dx, {**state, "h": h, "c": c}
 
