@@ -140,7 +140,7 @@ SETTINGS: dict[str, dict[str, dict]] = {
 # to K = 36 from its output on 100-step crops (session 6: 40-step crops have edges that
 # 200-step windows do not; batches of 13 keep the points per batch); inference K chosen on
 # validation among 28, 32, 36 (the fill budget). docs/l96.md, "Session 6". Session 8: the
-# ConvLSTM runs at half the time resolution (solver_coarsen, 0.8× the cost of an iteration),
+# ConvLSTM runs at half the time resolution (solver_coarsen; a fill at equal K costs 0.86×),
 # so the fill budget allows K = 36 or 40 (chosen on validation); docs/l96.md, "Session 8"
 SETTINGS["full"]["unet_joint"] = {
     **SETTINGS["full"]["unet_joint_cold"],
