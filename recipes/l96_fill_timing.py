@@ -9,8 +9,8 @@ Writes results/l96_fill_timing_<model>.json (wall times, R-score of the filled f
 ``--compare-sequential`` also times the array layer running its solver calls one at a time
 (session 2's behaviour) instead of side by side on one-thread workers, alternating the two
 modes in each repeat, and reports their ratio. ``--compare`` times other models (or the
-same one at other K) the same way, alternating with ``--model``. Falls back to ``model.reconstruct`` (and says
-so) if ``varda.fill`` is not available.
+same one at other K) the same way, alternating with ``--model``. Falls back to
+``model.reconstruct`` (and says so) if ``varda.fill`` is not available.
 """
 from __future__ import annotations
 

@@ -102,10 +102,10 @@ class ConvLSTMSolver(nn.Module):
             quantity U penalises; scaled by the inverse RMS of its first value).
         coarsen: per-axis factors (1 = full resolution): the ConvLSTM runs on the grid
             coarsened by them, each coarse cell's sub-positions folded into channels on the
-            way in and unfolded on the way out (space-to-depth, lossless). The cell then
-            costs about 1/prod(coarsen) of a full-resolution one, and each iteration spreads
-            information prod-fold further along those axes. Axis lengths must be multiples
-            of their factors.
+            way in and unfolded on the way out (space-to-depth, lossless). The cell then runs
+            on prod(coarsen) times fewer points (its input channels grow by that factor, its
+            hidden channels do not), and each iteration carries information that much further
+            along those axes. Axis lengths must be multiples of their factors.
     """
 
     def __init__(self, *, ndim: int, channels: int = 1, hidden: int = 32,
@@ -124,7 +124,7 @@ class ConvLSTMSolver(nn.Module):
         self.coarsen = tuple(int(f) for f in as_tuple(coarsen, ndim, "coarsen"))
         if any(f < 1 for f in self.coarsen):
             raise ValueError(f"coarsen factors must be >= 1, got {list(self.coarsen)}")
-        n_sub = math.prod(self.coarsen)
+        self._n_sub = n_sub = math.prod(self.coarsen)
         n_in = channels * self.n_groups * n_sub
         self.cell = ConvLSTMCell(ndim, n_in, hidden, kernel, per)
         self.dropout = nn.Dropout(dropout)
@@ -153,7 +153,7 @@ class ConvLSTMSolver(nn.Module):
 
     def _to_coarse(self, t: torch.Tensor) -> torch.Tensor:
         """(B, C, *S) → (B, C·prod(f), *S/f): each cell's sub-positions become channels."""
-        if math.prod(self.coarsen) == 1:
+        if self._n_sub == 1:
             return t
         b, c, *size = t.shape
         coarse = self._coarse_size(size)
@@ -161,15 +161,15 @@ class ConvLSTMSolver(nn.Module):
         nd = len(size)
         t = t.reshape(b, c, *split)
         order = [0, 1] + [3 + 2 * i for i in range(nd)] + [2 + 2 * i for i in range(nd)]
-        return t.permute(order).reshape(b, c * math.prod(self.coarsen), *coarse)
+        return t.permute(order).reshape(b, c * self._n_sub, *coarse)
 
     def _to_fine(self, t: torch.Tensor) -> torch.Tensor:
         """The inverse of :meth:`_to_coarse`."""
-        if math.prod(self.coarsen) == 1:
+        if self._n_sub == 1:
             return t
         b, cf, *size = t.shape
         nd = len(size)
-        c = cf // math.prod(self.coarsen)
+        c = cf // self._n_sub
         t = t.reshape(b, c, *self.coarsen, *size)
         order = [0, 1] + [d for i in range(nd) for d in (2 + nd + i, 2 + i)]
         return t.permute(order).reshape(b, c, *(n * f for n, f in zip(size, self.coarsen)))
