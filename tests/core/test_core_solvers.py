@@ -314,3 +314,26 @@ def test_coarsened_solver_model_round_trips_and_rejects_bad_sizes(tmp_path) -> N
         model.solver.init_state(torch.zeros(1, 1, 7, 6), torch.ones(1, 3, 7, 6))
     with pytest.raises(ValueError, match="coarsen factors must be >= 1"):
         ConvLSTMSolver(ndim=2, coarsen=[0, 1])
+
+
+def test_components_describe_their_fixed_axes_and_inputs():
+    """Priors, solvers and first guesses say which axes cannot be tiled and what they consume;
+    the model takes the union (no layer reads config strings)."""
+    from varda.core import build_model
+    from varda.core.priors import build_prior
+    from varda.core.solvers import build_solver
+
+    assert build_prior({"type": "unet", "ndim": 2, "hidden": 4, "periodic": [False, True]}
+                       ).fixed_axes(2) == (False, True)
+    assert build_prior({"type": "flow", "ode": {"type": "lorenz96"}, "time_axis": 0}
+                       ).fixed_axes(2) == (False, True)
+    folded = build_solver({"type": "fold", "axis": 1, "inner": {"type": "lstm", "ndim": 1,
+                                                                  "channels": 8, "hidden": 4,
+                                                                  "split_grad": True}})
+    assert folded.fixed_axes(2) == (False, True) and folded.n_inputs == 3
+    assert build_solver({"type": "fsgd"}).n_inputs == 1
+    model = build_model({"axes": ["t", "y", "x"], "patch_shape": [4, 8, 8],
+                         "prior": {"type": "unet", "ndim": 3, "hidden": 4, "pool": 2,
+                                   "periodic": [False, False, True]},
+                         "solver": {"type": "lstm", "ndim": 3, "hidden": 4}})
+    assert model.fixed_axes == (False, False, True)

@@ -4,6 +4,7 @@ checkpoints.
 Nothing in this sub-package imports xarray or dask.
 """
 from varda.core.cost import VariationalCost
+from varda.core.curriculum import Curriculum
 from varda.core.first_guess import FIRST_GUESSES, BiGRUSmoother
 from varda.core.metrics import i_score, p_score, r_score, rmse
 from varda.core.model import VarModel, build_model
@@ -13,7 +14,7 @@ from varda.core.solvers import SOLVERS, FSGD, ConvLSTMSolver
 from varda.core.training import fit
 
 __all__ = [
-    "VariationalCost", "VarModel", "build_model", "fit", "rk4_step", "Lorenz96", "BilinearODE",
+    "VariationalCost", "Curriculum", "VarModel", "build_model", "fit", "rk4_step", "Lorenz96", "BilinearODE",
     "PRIORS", "PCAPrior", "DenseAE", "TwoScaleUNet", "ODEFlowPrior", "SOLVERS", "FSGD",
     "ConvLSTMSolver", "FIRST_GUESSES", "BiGRUSmoother", "r_score", "i_score", "p_score", "rmse",
 ]

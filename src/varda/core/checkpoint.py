@@ -49,14 +49,36 @@ def _stem(path: "str | os.PathLike") -> Path:
     return p.with_suffix("") if p.suffix in (".json", ".safetensors") else p
 
 
-def save(model, path: "str | os.PathLike") -> Path:
-    """Write ``<path>.safetensors`` and ``<path>.json`` atomically; returns the JSON path."""
+def _weights_blob(model) -> bytes:
+    """The safetensors bytes ``save`` writes for ``model``'s current weights."""
     from safetensors.torch import save as st_save
 
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    return st_save(tensors, metadata={"format": FORMAT})
+
+
+def weights_sha256(model) -> str:
+    """sha256 of the weights file ``save`` would write for ``model`` now (a few ms)."""
+    return hashlib.sha256(_weights_blob(model)).hexdigest()
+
+
+def weights_match_checkpoint(model) -> bool:
+    """True when ``model`` came from (or was written to) a checkpoint and its weights in memory
+    are still exactly that checkpoint's (not trained or edited since)."""
+    sha = getattr(model, "checkpoint_sha256", None)
+    return bool(sha and getattr(model, "checkpoint_path", None) and weights_sha256(model) == sha)
+
+
+def save(model, path: "str | os.PathLike") -> Path:
+    """Write ``<path>.safetensors`` and ``<path>.json`` atomically; returns the JSON path.
+
+    The model remembers the checkpoint (``model.checkpoint_path``, ``model.checkpoint_sha256``),
+    so a fill with this model held in memory records it in its provenance and dask workers can
+    load it; changing the weights afterwards makes the fill treat it as an in-memory model again.
+    """
     stem = _stem(path)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    blob = st_save(tensors, metadata={"format": FORMAT})
+    blob = _weights_blob(model)
     weights = stem.with_suffix(".safetensors")
     _atomic_write_bytes(weights, blob)
     doc = {
@@ -67,6 +89,8 @@ def save(model, path: "str | os.PathLike") -> Path:
     }
     js = stem.with_suffix(".json")
     _atomic_write_bytes(js, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
+    model.checkpoint_sha256 = doc["weights"]["sha256"]
+    model.checkpoint_path = str(js.resolve())
     return js
 
 

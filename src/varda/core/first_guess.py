@@ -90,6 +90,12 @@ class BiGRUSmoother(nn.Module):
                                   nn.ReLU(), PaddedConv(sdim, 2 * hidden, self.channels * self.chunk, 1, per))
         self.config = {"ndim": ndim, "channels": channels, "hidden": hidden, "layers": layers,
                        "kernel": kernel, "periodic": periodic, "chunk": chunk}
+        self._periodic = tuple(per)
+
+    def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
+        """Per spatial axis, whether fields cannot be tiled along it: the periodic non-time
+        axes (time is a recurrence of any length)."""
+        return (False, *self._periodic)
 
     def forward(self, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``y``, ``mask``: ``(B, C, T, *space)`` (normalised units) → x₀ of the same shape."""

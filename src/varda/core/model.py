@@ -112,6 +112,19 @@ class VarModel(nn.Module):
             "meta": copy.deepcopy(self.meta),
         }
 
+    @property
+    def fixed_axes(self) -> tuple[bool, ...]:
+        """Per model axis, True where the model cannot tile or pad the axis, so a field's
+        length along it must equal the patch: the union of what the prior, the solver and the
+        first guess say of themselves (periodic padding, an axis folded into channels, the
+        state axes of an ODE-flow prior)."""
+        nd = len(self.axes)
+        parts = [self.prior, self.solver] + ([self.first_guess] if self.first_guess is not None else [])
+        out = [False] * nd
+        for part in parts:
+            out = [a or bool(b) for a, b in zip(out, part.fixed_axes(nd))]
+        return tuple(out)
+
     def normalize(self, v: torch.Tensor) -> torch.Tensor:
         return (v - self.norm_mean) / self.norm_std
 

@@ -20,12 +20,9 @@ SPLIT_INPUTS = 3   # data-term gradient, prior-term gradient, Ω (``split_grad``
 
 
 def solver_inputs(solver: nn.Module) -> int:
-    """Input groups ``solver`` consumes: 1 (∇ₓU), 3 (``[∇data, ∇prior, Ω]``) or 4 (the same and
-    the prior residual x − Φ(x)); see :class:`ConvLSTMSolver`."""
-    inner = getattr(solver, "inner", solver)
-    if not getattr(inner, "split_grad", False):
-        return 1
-    return SPLIT_INPUTS + int(bool(getattr(inner, "residual_input", False)))
+    """Input groups ``solver`` consumes (its ``n_inputs``): 1 (∇ₓU), 3 (``[∇data, ∇prior, Ω]``)
+    or 4 (the same and the prior residual x − Φ(x)); see :class:`ConvLSTMSolver`."""
+    return int(getattr(solver, "n_inputs"))
 
 
 class FSGD(nn.Module):
@@ -41,6 +38,13 @@ class FSGD(nn.Module):
             raise ValueError(f"step must be > 0, got {step}")
         self.log_step = nn.Parameter(torch.tensor(math.log(step)), requires_grad=learn_step)
         self.config = {"step": step, "learn_step": learn_step}
+
+    #: input groups the solver consumes: the gradient ∇ₓU only
+    n_inputs = 1
+
+    def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
+        """Per spatial axis, whether fields cannot be tiled along it: never for this point-wise solver."""
+        return (False,) * ndim
 
     def init_state(self, x: torch.Tensor, grad: torch.Tensor, n_iter: "int | None" = None) -> Any:
         return None
@@ -141,6 +145,17 @@ class ConvLSTMSolver(nn.Module):
         if n_sub > 1:
             self.config["coarsen"] = list(self.coarsen)
 
+    @property
+    def n_inputs(self) -> int:
+        """Input groups the solver consumes: 1 (∇ₓU), 3 (``[∇data, ∇prior, Ω]``, with
+        ``split_grad``) or 4 (the same and the prior residual, with ``residual_input``)."""
+        return self.n_groups
+
+    def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
+        """Per spatial axis, whether fields cannot be tiled along it: the periodic axes (a
+        tile's wrap-around padding would join its own edges, not the field's)."""
+        return tuple(bool(p) for p in self.config["periodic"])
+
     def _coarse_size(self, size: Sequence[int]) -> list[int]:
         """The grid the cell runs on, for a field of spatial ``size``."""
         bad = [(i, n, f) for i, (n, f) in enumerate(zip(size, self.coarsen)) if n % f]
@@ -217,6 +232,18 @@ class FoldedSolver(nn.Module):
         self.axis = int(axis)
         self.inner = build_solver(inner)
         self.config = {"inner": dict(inner), "axis": self.axis}
+
+    @property
+    def n_inputs(self) -> int:
+        """Input groups of the inner solver."""
+        return int(self.inner.n_inputs)
+
+    def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
+        """Per spatial axis, whether fields cannot be tiled along it: the folded axis (it
+        became channels) and the inner part's fixed axes among the others."""
+        axis = self.axis % ndim
+        inner = iter(self.inner.fixed_axes(ndim - 1))
+        return tuple(True if i == axis else bool(next(inner)) for i in range(ndim))
 
     def init_state(self, x: torch.Tensor, grad: torch.Tensor, n_iter: "int | None" = None) -> Any:
         from varda.core.priors.fold import fold_axis

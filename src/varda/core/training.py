@@ -17,6 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from varda.core import distributed as ddp
+from varda.core.curriculum import Curriculum
 from varda.core.device import resolve_device
 from varda.core.model import VarModel
 from varda.errors import unknown_choice
@@ -51,8 +52,17 @@ def _split(n: int, val_fraction: float, gen: torch.Generator) -> tuple[torch.Ten
     return perm[n_val:], perm[:n_val]
 
 
+def _hidden(holdout: "float | Callable", mask: torch.Tensor,
+            gen: torch.Generator) -> torch.Tensor:
+    """The observed points to hide and score in self-supervised training: a random
+    ``holdout`` fraction, or ``holdout(mask, gen)`` (a bool tensor) when it is callable."""
+    if callable(holdout):
+        return holdout(mask, gen).to(mask.device).bool() & (mask > 0)
+    return (torch.rand(mask.shape, generator=gen) < holdout).to(mask.device) & (mask > 0)
+
+
 def _loss(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.Tensor,
-          k: int, weights: Sequence[float], mode: str, holdout: float,
+          k: int, weights: Sequence[float], mode: str, holdout: "float | Callable",
           gen: torch.Generator, x0: "torch.Tensor | None" = None
           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Return (loss, x̂, scored-points mask) for one batch."""
@@ -63,7 +73,7 @@ def _loss(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torc
         x_hat = model.first_guess(y, mask)
         return ((x_hat - x) ** 2).mean(), x_hat, torch.ones_like(x)
     if x is None:  # self-supervised: hide part of the observations and score them
-        hide = (torch.rand(mask.shape, generator=gen) < holdout).to(mask.device) & (mask > 0)
+        hide = _hidden(holdout, mask, gen)
         x_hat = model(y, mask * (~hide), n_iter=k)
         score = hide.to(y.dtype)
         rec = ((x_hat - y) ** 2 * score).sum() / score.sum().clamp_min(1)
@@ -82,9 +92,10 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         val: "tuple | None" = None, val_fraction: float = 0.1, epochs: int = 20,
         batch_size: int = 32, lr: float = 1e-3, lr_prior: "float | None" = None,
         lr_solver: "float | None" = None, lr_cost: "float | None" = None, mode: str = "joint",
-        n_iter_schedule: "dict[int, int] | None" = None,
+        n_iter_schedule: "dict[int, int] | Curriculum | None" = None,
         loss_weights: Sequence[float] = (1.0, 0.05, 0.05), clip_grad: "float | None" = 1.0,
-        holdout: float = 0.2, seed: int = 0, device: str = "auto", progress: bool = True,
+        holdout: "float | Callable" = 0.2, seed: int = 0, device: str = "auto",
+        progress: bool = True, patience: "int | None" = None,
         max_time: "float | None" = None, steps_per_epoch: "int | None" = None,
         lr_final: "float | None" = None, lr_decay_start: float = 0.0,
         callback: "Callable[[dict], None] | None" = None,
@@ -110,10 +121,19 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
             done and the fraction of ``max_time`` used, so a time-bounded run also ends decayed.
         lr_decay_start: the learning rates stay constant until this fraction of the run, then
             the cosine decay to ``lr_final`` spans the rest.
-        n_iter_schedule: ``{epoch: K}`` curriculum; default ramps 1 → ``model.n_iter``.
+        n_iter_schedule: ``{epoch: K}`` table, or a :class:`~varda.core.curriculum.Curriculum`
+            (K from the run's progress, the larger of the fraction of epochs done and of
+            ``max_time`` used, read at the start of each epoch); default ramps 1 →
+            ``model.n_iter``. ``model.meta["training"]`` records the K each epoch ran at, the
+            largest K reached (``n_iter_reached``) and why training stopped (``stop_reason``:
+            ``"epochs"`` or ``"max_time"``).
         loss_weights: (ν1, ν2, ν3).
         clip_grad: max gradient norm (None: no clipping).
-        holdout: fraction of observations hidden and scored in self-supervised mode.
+        holdout: fraction of observations hidden and scored in self-supervised mode, or a
+            callable ``holdout(mask, generator)`` returning the bool tensor of points to hide
+            (e.g. cloud masks borrowed from other time steps); only observed points count.
+        patience: early stopping: stop when the validation MSE has not improved for this
+            many epochs run at the final iteration count (``stop_reason="early_stopping"``).
         seed: seeds the split, batches, hidden points and torch.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``… to train on. The model comes back on
             the device it was on before the call (its weights updated), so that code written
@@ -209,8 +229,17 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
     stream = _batch_stream(n, local_batch, bgen)
     elapsed = 0.0      # seconds since t0 (the mean over the ranks when distributed)
     vbs = batch_size if val_batch_size is None else int(val_batch_size)
+    stop_reason = "epochs"
+    k_final = max(schedule.levels) if isinstance(schedule, Curriculum) else max(schedule.values())
+    first_final = epochs   # the first epoch run at k_final (early stopping counts from there)
     for epoch in range(epochs):
-        k = _iters_at(schedule, epoch)
+        if isinstance(schedule, Curriculum):
+            k = schedule.n_iter(epoch / epochs if max_time is None else
+                                max(epoch / epochs, elapsed / max(max_time, 1e-9)))
+        else:
+            k = _iters_at(schedule, epoch)
+        if k >= k_final:
+            first_final = min(first_final, epoch)
         model.train()
         if steps_per_epoch is None:
             perm = torch.randperm(n, generator=bgen)
@@ -276,6 +305,11 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         if callback is not None:
             callback(entry)
         if max_time is not None and elapsed > max_time:
+            stop_reason = "max_time"
+            break
+        if patience is not None and k >= k_final and best[2] >= 0 \
+                and epoch - max(best[2], first_final) >= int(patience):
+            stop_reason = "early_stopping"
             break
     model.load_state_dict(best[1])
     model.to(home)
@@ -285,8 +319,15 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
     model.meta.setdefault("training", {}).update({
         "epochs_run": len(history), "best_epoch": best[2] + 1, "best_val_mse": best[0],
         "wall_time_s": round(time.perf_counter() - t0, 2), "mode": mode, "seed": seed,
-        "loss_weights": list(loss_weights), "device": str(dev)})
+        "loss_weights": list(loss_weights), "device": str(dev), "stop_reason": stop_reason,
+        "n_iter_reached": max(h["n_iter"] for h in history) if history else 0,
+        "n_iter_schedule": _changes([h["n_iter"] for h in history])})
     return history
+
+
+def _changes(ks: "list[int]") -> dict[str, int]:
+    """``{epoch: K}`` at the epochs (1-based) where K changed."""
+    return {str(e + 1): k for e, k in enumerate(ks) if e == 0 or k != ks[e - 1]}
 
 
 @torch.no_grad()
@@ -342,7 +383,7 @@ def _sq_error_sums(model: VarModel, x, y, mask, *, n_iter: "int | None", mode: s
             err = (out - xb) ** 2
             num += float(err.sum()); den += err.numel()
         elif xb is None:
-            hide = (torch.rand(mb.shape, generator=gen) < holdout).to(dev) & (mb > 0)
+            hide = _hidden(holdout, mb, gen)
             x_hat = model(yb, mb * (~hide), n_iter=n_iter)
             num += float((((x_hat - yb) ** 2) * hide).sum()); den += float(hide.sum())
         else:

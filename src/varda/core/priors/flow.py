@@ -31,6 +31,12 @@ class ODEFlowPrior(nn.Module):
         self.time_axis = int(time_axis)
         self.config = {"ode": dict(ode), "dt": dt, "n_substeps": n_substeps, "time_axis": time_axis}
 
+    def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
+        """Per spatial axis, whether fields cannot be tiled along it: every axis but time (the
+        others form the ODE's state vector, which must be whole)."""
+        t = self.time_axis % ndim
+        return tuple(i != t for i in range(ndim))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = 2 + self.time_axis
         xt = x.movedim(t, 1)                                # (B, T, C, *rest)

@@ -41,5 +41,12 @@ class FoldedPrior(nn.Module):
         self.inner = build_prior(inner)
         self.config = {"inner": dict(inner), "axis": self.axis}
 
+    def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
+        """Per spatial axis, whether fields cannot be tiled along it: the folded axis (it
+        became channels) and the inner part's fixed axes among the others."""
+        axis = self.axis % ndim
+        inner = iter(self.inner.fixed_axes(ndim - 1))
+        return tuple(True if i == axis else bool(next(inner)) for i in range(ndim))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return unfold_axis(self.inner(fold_axis(x, self.axis)), x.shape, self.axis)

@@ -27,6 +27,11 @@ class PCAPrior(nn.Module):
         self.components = nn.Parameter(torch.linalg.qr(torch.randn(n, n_components))[0])
         self.config = {"shape": list(self.shape), "n_components": n_components}
 
+    def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
+        """Per spatial axis, whether fields cannot be tiled along it: never for this
+        patch-sized projection."""
+        return (False,) * ndim
+
     @torch.no_grad()
     def fit(self, data: torch.Tensor) -> "PCAPrior":
         """Set mean and components from complete fields ``data`` of shape ``(N, *shape)``."""

@@ -95,6 +95,11 @@ class TwoScaleUNet(nn.Module):
         if blind:
             self.config["blind"] = True
 
+    def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
+        """Per spatial axis, whether fields cannot be tiled along it: the periodic axes (a
+        tile's wrap-around padding would join its own edges, not the field's)."""
+        return tuple(bool(p) for p in self.config["periodic"])
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bad = [(i, s, p) for i, (s, p) in enumerate(zip(x.shape[2:], self.pool)) if s % p]
         if bad:
