@@ -1,6 +1,7 @@
 # varda: two commands do everything on a fresh machine.
 #   make demo   install into .venv and run the main job on built-in data
 #   make test   install into .venv and run the test-suite
+#   make docs   build the documentation site into docs/_build/html (warnings are errors)
 # GPU users: override the torch requirement, e.g.  make demo TORCH_SPEC='torch>=2.2'
 PYTHON     ?= python3
 VENV       ?= .venv
@@ -8,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 PY         := $(VENV)/bin/python
 STAMP      := $(VENV)/.varda-installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test docs typecheck bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +17,7 @@ $(PY):
 $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install "$(TORCH_SPEC)"
-	$(PY) -m pip install -e ".[test]"
+	$(PY) -m pip install -e ".[test,docs]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -27,8 +28,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+docs: $(STAMP)
+	$(VENV)/bin/sphinx-build -W --keep-going -n -b html docs docs/_build/html
+	$(VENV)/bin/sphinx-build -W --keep-going -b linkcheck -D linkcheck_ignore='https?://.*' docs docs/_build/linkcheck
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench_solver.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache docs/_build
