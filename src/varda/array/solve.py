@@ -29,8 +29,8 @@ CPU_SIDE_BY_SIDE = True
 
 def model_solver(model: VarModel, *, n_iter: "int | None" = None, batch_size: int = 64) -> SolveFn:
     """A ``solve(y, observed)`` running ``model.reconstruct`` in raw units, ``batch_size`` at a
-    time (on CPU, in calls of at most :data:`CPU_BATCH_POINTS` points; see
-    :func:`_run_calls` for how the calls share the CPU threads)."""
+    time (on CPU, in calls of at most ``CPU_BATCH_POINTS`` points; see
+    ``_run_calls`` for how the calls share the CPU threads)."""
     device = next(model.parameters()).device
 
     def solve(y: np.ndarray, observed: np.ndarray) -> np.ndarray:

@@ -39,7 +39,7 @@ class FSGD(nn.Module):
         self.log_step = nn.Parameter(torch.tensor(math.log(step)), requires_grad=learn_step)
         self.config = {"step": step, "learn_step": learn_step}
 
-    #: input groups the solver consumes: the gradient ∇ₓU only
+    #: The number of input groups the solver consumes (1, the gradient ∇ₓU only).
     n_inputs = 1
 
     def fixed_axes(self, ndim: int) -> tuple[bool, ...]:

@@ -23,7 +23,7 @@ def as_tuple(value: "int | bool | Sequence", ndim: int, name: str) -> tuple:
 
 
 def pad_axes(x: torch.Tensor, pads: Sequence[int], periodic: Sequence[bool]) -> torch.Tensor:
-    """Pad each spatial axis i of ``x`` (N, C, *spatial) by ``pads[i]`` on both sides,
+    """Pad each spatial axis i of ``x`` ``(N, C, *spatial)`` by ``pads[i]`` on both sides,
     circularly where ``periodic[i]`` and with zeros elsewhere."""
     ndim = x.ndim - 2
     for i in range(ndim):
