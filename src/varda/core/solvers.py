@@ -101,7 +101,7 @@ class ConvLSTMSolver(nn.Module):
             RMS of the first ∇ₓU, as without the split). Their sum is ∇ₓU; split,
             the solver can weigh data misfit against prior residual point by point and
             knows where the observations are once x fits them. The model computes these
-            inputs when its solver has ``split_grad`` set (:meth:`VarModel._grad`).
+            inputs when its solver has ``split_grad`` set (``VarModel._grad``).
         residual_input: with ``split_grad``, also feed the prior residual r = x − Φ(x) (the
             quantity U penalises; scaled by the inverse RMS of its first value).
         coarsen: per-axis factors (1 = full resolution): the ConvLSTM runs on the grid
@@ -147,7 +147,7 @@ class ConvLSTMSolver(nn.Module):
 
     @property
     def n_inputs(self) -> int:
-        """Input groups the solver consumes: 1 (∇ₓU), 3 (``[∇data, ∇prior, Ω]``, with
+        """The number of input groups the solver consumes, 1 (∇ₓU), 3 (``[∇data, ∇prior, Ω]``, with
         ``split_grad``) or 4 (the same and the prior residual, with ``residual_input``)."""
         return self.n_groups
 
