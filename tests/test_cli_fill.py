@@ -106,3 +106,38 @@ def test_nothing_to_fill_is_a_one_line_note(tmp_path, l96_path, capsys):
                  "-o", str(tmp_path / "o.nc"), "--no-progress"]) == 0
     err = capsys.readouterr().err
     assert "varda fill: note: u has no missing value" in err
+
+
+def test_options_come_from_one_place_and_inputs_are_recorded(two_files, l96_path, tmp_path):
+    import json
+
+    from varda.array import FillOptions
+    from varda.cli.fill import fill_options
+    from varda.cli.main import build_parser
+    _, paths = two_files
+    args = build_parser().parse_args(["fill", "x.nc", "--model", "m", "-o", "o.nc",
+                                      "--n-iter", "1", "--no-keep-observed", "--overlap", "0.25"])
+    assert fill_options(args) == FillOptions(keep_observed=False, n_iter=1, overlap=0.25)
+    out = tmp_path / "o.nc"
+    assert main(["fill", str(tmp_path / "part*.nc"), "--model", l96_path, "-o", str(out),
+                 "--no-progress", "--n-iter", "1"]) == 0
+    back = xr.open_dataset(out)
+    assert back.u.attrs["varda_inputs"].splitlines() == [str(p) for p in paths]
+    assert back.u.attrs["varda_model_path"].endswith("tiny-l96.json")
+    assert json.loads(back.u.attrs["varda_solver"])["n_iter"] == 1
+    assert back.u.attrs["varda_keep_observed"] == 0
+    assert "u_observed" in back.variables  # the observed (1) / filled (0) flag
+
+
+def test_cli_errors_give_cli_spelling(tmp_path, l96_path, capsys):
+    sst = xr.Dataset({"sst": (("time", "lat", "lon"), gappy((10, 6, 8)))})
+    sst.to_netcdf(tmp_path / "sst.nc")
+    assert main(["fill", str(tmp_path / "sst.nc"), "--var", "sst", "--model", l96_path,
+                 "-o", str(tmp_path / "o.nc"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "model of (time, site)" in err and "--dims site=" in err
+    assert "dims={" not in err and "varda train" in err
+    assert main(["fill", str(tmp_path / "sst.nc"), "--model", l96_path,
+                 "-o", str(tmp_path / "o.nc"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "--var NAME" in err and "variables=" not in err

@@ -339,3 +339,80 @@ def test_cpu_calls_share_threads_with_the_same_result(l96_path):
         torch.set_num_threads(before)
     np.testing.assert_allclose(two, one, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(three, one, rtol=1e-5, atol=1e-5)
+
+
+# -- one FillOptions object; the model's defaults and limits ------------------------------
+def _model_with_meta(tmp_path, **meta):
+    import copy
+
+    import torch
+    from fill_helpers import L96_LIKE
+    torch.manual_seed(0)
+    cfg = copy.deepcopy(L96_LIKE)
+    cfg["meta"] = meta
+    model = varda.build_model(cfg).set_normalization(0.0, 3.0)
+    return model, str(model.save(tmp_path / "meta-model"))
+
+
+def test_fill_options_is_the_one_definition(l96_path):
+    from varda.array import FillOptions
+    with pytest.raises(TypeError, match="unknown fill option.*keep_observed"):
+        varda.fill(gappy((20, 8)), l96_path, keep_observd=True)
+    base = FillOptions(overlap=0.25, n_iter=1)
+    assert FillOptions.from_kwargs(base, batch_size=3) == FillOptions(overlap=0.25, n_iter=1,
+                                                                      batch_size=3)
+    x = gappy((40, 8), seed=31)
+    np.testing.assert_array_equal(varda.fill(x, l96_path, options=base),
+                                  varda.fill(x, l96_path, overlap=0.25, n_iter=1))
+    for bad in ({"batch_size": 0}, {"overlap": 1.0}, {"n_iter": -1}, {"keep_observed": "yes"}):
+        with pytest.raises(InputError):
+            FillOptions(**bad)
+
+
+def test_keep_observed_defaults_to_the_models_choice(tmp_path):
+    model, path = _model_with_meta(tmp_path, fill_defaults={"keep_observed": True})
+    x = gappy((2, 40, 8), seed=32)
+    obs = np.isfinite(x)
+    for m in (model, path):
+        out = varda.fill(x, m)
+        np.testing.assert_array_equal(out[obs], x[obs])      # the model's default: kept
+    den = varda.fill(x, path, keep_observed=False)           # the option overrides
+    assert not np.array_equal(den[obs], x[obs])
+    lazy = varda.fill(da.from_array(x, chunks=(1, 20, 8)), path).compute()
+    np.testing.assert_array_equal(lazy[obs], x[obs])
+    _, report = varda.array.fill_array(x, path, return_report=True)
+    assert report.settings["keep_observed"] is True
+    assert report.settings["keep_observed_from"] == "model default"
+
+
+def test_models_without_fill_defaults_denoise(l96_path):
+    x = gappy((30, 8), seed=33)
+    _, report = varda.array.fill_array(x, l96_path, return_report=True)
+    assert report.settings["keep_observed"] is False and report.settings["n_iter"] == 2
+
+
+def test_n_iter_above_the_models_limit_is_refused(tmp_path):
+    _, path = _model_with_meta(tmp_path, n_iter_max=3)
+    x = gappy((30, 8), seed=34)
+    with pytest.raises(InputError, match=r"n_iter=4 .*n_iter_max = 3.*n_iter <= 3"):
+        varda.fill(x, path, n_iter=4)
+    with pytest.raises(InputError, match="n_iter_max = 3"):
+        varda.fill(da.from_array(x, chunks=(15, 8)), path, n_iter=4)
+    assert np.isfinite(varda.fill(x, path, n_iter=3)).all()
+
+
+def test_provenance_of_saved_loaded_and_changed_models(tmp_path):
+    import torch
+    model, path = _model_with_meta(tmp_path)
+    x = gappy((30, 8), seed=35)
+    sha = varda.load(path).checkpoint_sha256
+    for m in (model, varda.load(path), path):               # saved, loaded, by path
+        _, rep = varda.array.fill_array(x, m, return_report=True)
+        assert rep.model_sha256 == sha and rep.model_path.endswith("meta-model.json")
+        assert rep.model_name == "meta-model"
+    with torch.no_grad():                                    # trained further in memory
+        next(model.parameters()).add_(0.1)
+    _, rep = varda.array.fill_array(x, model, return_report=True)
+    assert (rep.model_name, rep.model_path, rep.model_sha256) == ("in-memory model", "", "")
+    with pytest.raises(InputError, match="changed in memory.*save it again"):
+        varda.fill(da.from_array(x, chunks=(15, 8)), model)

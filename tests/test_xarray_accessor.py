@@ -135,3 +135,35 @@ def test_integer_dataarray_is_refused_naming_the_variable(l96_path):
     x = xr.DataArray(np.ones((20, 8), int), dims=("time", "site"), name="counts")
     with pytest.raises(InputError, match=r"counts has dtype int64"):
         x.varda.fill(l96_path)
+
+
+def test_provenance_records_inputs_model_path_and_keep_observed(l96_path, tmp_path):
+    path = tmp_path / "in.nc"
+    l96_da(seed=11).to_dataset().to_netcdf(path)
+    with xr.open_dataset(path) as src:
+        out = src.x.varda.fill(l96_path)
+        ds_out = src.varda.fill(l96_path, keep_observed=True)
+    a = out.attrs
+    assert a["varda_inputs"] == str(path)
+    assert a["varda_model_path"] == str(varda.load(l96_path).checkpoint_path)
+    assert a["varda_keep_observed"] == 0
+    solver = json.loads(a["varda_solver"])
+    assert solver["keep_observed_from"] == "model default" and solver["n_iter"] == 2
+    assert set(varda.array.FillOptions.names()) <= set(solver)
+    b = ds_out.x.attrs
+    assert b["varda_keep_observed"] == 1
+    assert json.loads(b["varda_solver"])["keep_observed_from"] == "option"
+    assert b["varda_inputs"] == str(path)
+    # the observed/filled flag travels with the result and marks exactly the observations
+    np.testing.assert_array_equal(ds_out["x_observed"].values,
+                                  np.isfinite(l96_da(seed=11).values).astype(np.int8))
+
+
+def test_l96_model_on_a_lat_lon_field_says_what_the_model_is(l96_path):
+    sst = xr.DataArray(gappy((10, 6, 8)), dims=("time", "lat", "lon"), name="sst")
+    with pytest.raises(InputError) as e:
+        sst.varda.fill(l96_path)
+    msg = str(e.value)
+    assert "model of (time, site)" in msg and "(time, lat, lon)" in msg
+    assert "dims={'site': '<dim>'}" in msg
+    assert "--dims site=lat" in e.value.cli_message and "dims={" not in e.value.cli_message

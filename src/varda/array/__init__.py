@@ -1,5 +1,6 @@
 """Pure array layer (NumPy and dask, no xarray): patch engine, model cache, array fills."""
-from varda.array.fill import FillOptions, FillReport, fill_array, fill_dask, fill_numpy
+from varda.array.fill import FillReport, fill_array, fill_dask, fill_numpy
+from varda.array.options import FillOptions
 from varda.array.model_cache import ModelRef, get_model, model_ref, resolve_model
 from varda.array.patches import blend_patches
 from varda.array.tiling import AxisGrid, blend_window, stride_for

@@ -5,50 +5,23 @@ The model's axes are the *last* axes of the array; any leading axes are independ
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from varda.array.model_cache import ModelRef, get_model, model_ref, resolve_model
 from varda.array.patches import blend_patches
 from varda.array.solve import fixed_axes, model_solver
+from varda.array.options import FillOptions
 from varda.array.tiling import AxisGrid, stride_for
-from varda.array.validate import COMPLETE_CHOICES, check_array, check_summary
+from varda.array.validate import check_array, check_summary
+from varda.core.checkpoint import weights_match_checkpoint
 from varda.core.model import VarModel
-from varda.errors import InputError, NothingToFillWarning, VardaWarning, unknown_choice
-
-
-@dataclass(frozen=True)
-class FillOptions:
-    """Solver settings of a fill (recorded in the output's provenance).
-
-    Attributes:
-        keep_observed: keep observed values bit-for-bit (default: the solver's estimate
-            everywhere, which also denoises the observations).
-        complete: what to do with a window that has no gap: ``"denoise"`` (run the solver) or
-            ``"unchanged"`` (return it as it is).
-        overlap: overlap of neighbouring tiles, as a fraction of the patch (0.5 = half).
-        n_iter: solver iterations (default: the model's).
-        batch_size: tiles per solver call.
-        device: ``"auto"`` (GPU when the process has one), ``"cpu"``, ``"cuda"``, ...
-    """
-
-    keep_observed: bool = False
-    complete: str = "denoise"
-    overlap: float = 0.5
-    n_iter: "int | None" = None
-    batch_size: int = 64
-    device: str = "auto"
-
-    def __post_init__(self) -> None:
-        if self.complete not in COMPLETE_CHOICES:
-            raise unknown_choice("option complete", self.complete, list(COMPLETE_CHOICES))
-        stride_for(2, self.overlap)  # validates the fraction
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+from varda.errors import InputError, NothingToFillWarning, VardaWarning
 
 
 @dataclass
@@ -61,6 +34,7 @@ class FillReport:
     n_filled: int = 0
     model_name: str = ""
     model_sha256: str = ""
+    model_path: str = ""
     settings: dict = field(default_factory=dict)
 
     @property
@@ -95,7 +69,7 @@ def _finish(est: np.ndarray, y: np.ndarray, valid: np.ndarray, todo: np.ndarray,
 
 def _plan(obs, model, options: FillOptions, name: str,
           axis_names: "Sequence[str] | None"):
-    """Resolve the model, validate, count; returns everything the two back-ends need."""
+    """Resolve the model and the options, validate, build the tile grids."""
     if isinstance(model, VarModel):
         info_model = model
     else:
@@ -103,6 +77,7 @@ def _plan(obs, model, options: FillOptions, name: str,
     if info_model.channels != 1:
         raise InputError(f"model has {info_model.channels} channels; fill supports single-channel "
                          "models (one variable per call)")
+    resolved = options.resolve(info_model)
     axes = info_model.axes
     names = tuple(axis_names) if axis_names is not None else axes
     periodic = fixed_axes(info_model)
@@ -110,29 +85,29 @@ def _plan(obs, model, options: FillOptions, name: str,
                 patch=info_model.patch_shape, periodic=periodic)
     nd = len(axes)
     trailing = obs.shape[obs.ndim - nd:]
-    grids = [AxisGrid(n, p, stride_for(p, options.overlap) if n > p else p)
+    grids = [AxisGrid(n, p, stride_for(p, resolved.overlap) if n > p else p)
              for n, p in zip(trailing, info_model.patch_shape)]
-    return info_model, grids, nd
+    return info_model, resolved, grids, nd
 
 
-def _report(info_model: VarModel, ref_name: str, options: FillOptions, obs, counts) -> FillReport:
+def _report(info_model: VarModel, model, options: FillOptions, resolved: FillOptions, obs,
+            counts) -> FillReport:
     n_inf, n_obs, n_valid, n_gap = counts
+    settings = dataclasses.asdict(resolved)
+    settings["keep_observed_from"] = "option" if options.keep_observed is not None \
+        else "model default"
+    settings.update(patch_shape=list(info_model.patch_shape), axes=list(info_model.axes))
+    name, path, sha = _model_identity(model, resolved.device)
     return FillReport(
         n_points=int(np.prod(obs.shape)), n_valid=int(n_valid.sum()), n_observed=int(n_obs.sum()),
-        n_filled=int(n_gap.sum()), model_name=ref_name,
-        model_sha256=str(info_model.checkpoint_sha256 or ""),
-        settings={"keep_observed": options.keep_observed, "complete": options.complete,
-                  "overlap": options.overlap, "batch_size": options.batch_size,
-                  "n_iter": options.n_iter if options.n_iter is not None else info_model.n_iter,
-                  "patch_shape": list(info_model.patch_shape), "axes": list(info_model.axes),
-                  "device": options.device})
+        n_filled=int(n_gap.sum()), model_name=name, model_sha256=sha, model_path=path,
+        settings=settings)
 
 
 def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
-               keep_observed: bool = False, complete: str = "denoise", overlap: float = 0.5,
-               n_iter: "int | None" = None, batch_size: int = 64, device: str = "auto",
-               name: str = "obs", axis_names: "Sequence[str] | None" = None,
-               lead_names: Sequence[str] = (), return_report: bool = False):
+               options: "FillOptions | None" = None, name: str = "obs",
+               axis_names: "Sequence[str] | None" = None, lead_names: Sequence[str] = (),
+               return_report: bool = False, **option_kwargs: Any):
     """Fill the gaps (NaN) of a NumPy or dask array with a learned variational model.
 
     Args:
@@ -142,7 +117,10 @@ def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
             pretrained name (see :func:`varda.pretrained_names`).
         valid: optional bool array broadcastable to ``obs``: False at points outside the field
             (land); they stay NaN. Default: every point.
-        keep_observed, complete, overlap, n_iter, batch_size, device: see :class:`FillOptions`.
+        options: a :class:`~varda.array.FillOptions` (default: its defaults).
+        **option_kwargs: fields of :class:`~varda.array.FillOptions` (``keep_observed``,
+            ``complete``, ``overlap``, ``n_iter``, ``batch_size``, ``device``), overriding
+            ``options``.
         name: the variable's name, for error messages.
         axis_names: names of the trailing axes in the data (default: the model's axes).
         lead_names: names of the leading axes (for messages).
@@ -158,9 +136,9 @@ def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
             (:class:`~varda.errors.NothingToFillWarning`) and returns a result.
         CheckpointError: an unknown model path or name (the valid names are listed).
     """
-    options = FillOptions(keep_observed=keep_observed, complete=complete, overlap=overlap,
-                          n_iter=n_iter, batch_size=batch_size, device=device)
-    info_model, grids, nd = _plan(obs, model, options, name, axis_names)
+    options = FillOptions.from_kwargs(options, **option_kwargs)
+    info_model, resolved, grids, nd = _plan(obs, model, options, name, axis_names)
+    complete, device = resolved.complete, resolved.device
     dask_in = _is_dask(obs)
     if dask_in:
         import dask
@@ -184,24 +162,35 @@ def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
     todo = (n_gap > 0) | (complete == "denoise")
     if dask_in:
         ref = model_ref(model, device=device)
-        out = _fill_dask(obs, valid_b, todo, ref, grids, options,
+        out = _fill_dask(obs, valid_b, todo, ref, grids, resolved,
                          tuple(axis_names) if axis_names is not None else info_model.axes)
     else:
         solver_model = resolve_model(model, device=device)
-        solve = model_solver(solver_model, n_iter=n_iter, batch_size=batch_size)
+        solve = model_solver(solver_model, n_iter=resolved.n_iter,
+                             batch_size=resolved.batch_size)
         est = blend_patches(obs, valid_b, solve, grids=grids, origin=[0] * nd,
-                            region=[(0, g.n) for g in grids], batch_size=batch_size,
+                            region=[(0, g.n) for g in grids], batch_size=resolved.batch_size,
                             windows=todo)
-        out = _finish(est, obs, valid_b, todo, keep_observed)
+        out = _finish(est, obs, valid_b, todo, bool(resolved.keep_observed))
     if not return_report:
         return out
-    return out, _report(info_model, _model_name(model, device), options, obs, counts)
+    return out, _report(info_model, model, options, resolved, obs, counts)
 
 
-def _model_name(model, device: str) -> str:
-    if isinstance(model, VarModel) and not model.checkpoint_path:
-        return str(model.meta.get("name", "in-memory model"))
-    return model_ref(model, device=device).name
+def _model_identity(model, device: str) -> tuple[str, str, str]:
+    """(name, checkpoint path or pretrained name, weights sha256) for provenance.
+
+    A loaded or saved model held in memory is recorded by its checkpoint while its weights are
+    still those of the checkpoint; a model built or changed in memory records
+    ``"in-memory model"`` and no path or sha256.
+    """
+    if isinstance(model, VarModel):
+        if model.checkpoint_path and weights_match_checkpoint(model):
+            ref = model_ref(model, device=device)
+            return ref.name, ref.source, ref.sha256
+        return str(model.meta.get("name", "in-memory model")), "", ""
+    ref = model_ref(model, device=device)
+    return ref.name, ref.source, ref.sha256
 
 
 def _fill_block(yb: np.ndarray, vb: np.ndarray, *, todo: np.ndarray, ref: ModelRef,
@@ -217,7 +206,7 @@ def _fill_block(yb: np.ndarray, vb: np.ndarray, *, todo: np.ndarray, ref: ModelR
     todo_b = todo[tuple(slice(s, s + n) for s, n in zip(start[:lead_nd], size[:lead_nd]))]
     if not (todo_b.any() and v_in.any()):
         return _finish(np.full(y_in.shape, np.nan, np.float32), y_in, v_in, todo_b,
-                       options.keep_observed)
+                       bool(options.keep_observed))
     model = get_model(ref)
     solve = model_solver(model, n_iter=options.n_iter, batch_size=options.batch_size)
     lead_sl = tuple(slice(depth[ax], depth[ax] + size[ax]) for ax in range(lead_nd))
@@ -225,7 +214,7 @@ def _fill_block(yb: np.ndarray, vb: np.ndarray, *, todo: np.ndarray, ref: ModelR
     region = [(start[lead_nd + i], start[lead_nd + i] + size[lead_nd + i]) for i in range(nd)]
     est = blend_patches(yb[lead_sl], vb[lead_sl], solve, grids=grids, origin=origin,
                         region=region, batch_size=options.batch_size, windows=todo_b)
-    return _finish(est, y_in, v_in, todo_b, options.keep_observed)
+    return _finish(est, y_in, v_in, todo_b, bool(options.keep_observed))
 
 
 def _fill_dask(obs, valid, todo: np.ndarray, ref: ModelRef, grids: Sequence[AxisGrid],
@@ -272,14 +261,14 @@ def _fill_dask(obs, valid, todo: np.ndarray, ref: ModelRef, grids: Sequence[Axis
         meta=np.empty((0,) * obs.ndim, np.float32), token="varda-fill")
 
 
-def fill_numpy(obs: np.ndarray, model: "VarModel | str | os.PathLike", **options) -> np.ndarray:
+def fill_numpy(obs: np.ndarray, model: "VarModel | str | os.PathLike", **options: Any) -> np.ndarray:
     """:func:`fill_array` for an in-memory NumPy array (returns NumPy float32)."""
     if _is_dask(obs):
         raise TypeError("fill_numpy got a dask array; use fill_dask (or fill_array) to stay lazy")
     return fill_array(np.asarray(obs), model, **options)
 
 
-def fill_dask(obs, model: "VarModel | str | os.PathLike", **options):
+def fill_dask(obs, model: "VarModel | str | os.PathLike", **options: Any):
     """:func:`fill_array` for a dask array (returns a lazy dask float32 array, same chunks)."""
     if not _is_dask(obs):
         raise TypeError(f"fill_dask needs a dask array, got {type(obs).__name__}; use fill_numpy")

@@ -69,20 +69,37 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                    help="where the model runs on each worker (auto: GPU if present)")
-    p.add_argument("--keep-observed", action="store_true",
-                   help="keep observed values bit-for-bit (default: solver estimate everywhere)")
+    p.add_argument("--keep-observed", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep observed values bit-for-bit, or (--no-keep-observed) return the "
+                        "solver's estimate everywhere (default: the model's fill_defaults; "
+                        "False for models that do not say)")
     p.add_argument("--dims", type=lambda t: _pairs(t, "--dims"), default=None,
                    metavar="AXIS=DIM[,AXIS=DIM]",
                    help="map model axes to dims when names/CF axes do not, e.g. lat=y,lon=x")
     p.add_argument("--no-land-mask", action="store_true",
                    help="also fill cells that are NaN at every time step (default: keep NaN)")
-    p.add_argument("--n-iter", type=int, default=None, help="solver iterations (default: model's)")
+    p.add_argument("--n-iter", type=int, default=None,
+                   help="solver iterations (default: the model's; at most its n_iter_max)")
     p.add_argument("--batch-size", type=int, default=64, help="patches per solver call (64)")
+    p.add_argument("--overlap", type=float, default=0.5,
+                   help="tile overlap as a fraction of the model's patch (0.5)")
+    p.add_argument("--complete", default="denoise", choices=("denoise", "unchanged"),
+                   help="a window without gap is denoised by the solver (default) or left "
+                        "unchanged")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing output (an input is never overwritten)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(func=run)
     return p
+
+
+def fill_options(args: argparse.Namespace):
+    """The one place where ``varda fill``'s arguments become a :class:`~varda.array.FillOptions`."""
+    from varda.array.options import FillOptions
+
+    return FillOptions(keep_observed=args.keep_observed, complete=args.complete,
+                       overlap=args.overlap, n_iter=args.n_iter, batch_size=args.batch_size,
+                       device=args.device)
 
 
 def expand_inputs(inputs: list[str]) -> list[str]:
@@ -119,12 +136,17 @@ def run(args: argparse.Namespace) -> int:
     """Execute ``varda fill``; varda's warnings are printed as one-line notes."""
     import warnings
 
-    from varda.errors import VardaWarning
+    from varda.errors import VardaError, VardaWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", VardaWarning)
         try:
             return _run(args)
+        except VardaError as e:  # say the fix with CLI options, not Python keywords
+            cli = getattr(e, "cli_message", None)
+            if cli is not None and cli != str(e):
+                raise type(e)(cli) from e
+            raise
         finally:
             for w in caught:
                 if issubclass(w.category, VardaWarning):
@@ -146,9 +168,9 @@ def _run(args: argparse.Namespace) -> int:
     try:
         ds = open_inputs(files, args.chunks)
         filled = fill_dataset(
-            ds, args.model, variables=args.variables, device=args.device, dims=args.dims,
-            mask=False if args.no_land_mask else None, keep_observed=args.keep_observed,
-            n_iter=args.n_iter, batch_size=args.batch_size)
+            ds, args.model, variables=args.variables, options=fill_options(args),
+            dims=args.dims, mask=False if args.no_land_mask else None,
+            sources=[os.path.abspath(f) for f in files])
         names = [v for v in filled.data_vars if "varda_model" in filled[v].attrs]
         filled = filled[names]
         write = varda.to_zarr if out.suffix == ".zarr" else varda.to_netcdf

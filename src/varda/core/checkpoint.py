@@ -194,5 +194,5 @@ def load(path_or_name: "str | os.PathLike", *, device: "str | torch.device" = "c
                               + ", ".join(parts) + ". The config and weights come from different models.")
     model.load_state_dict(state)
     model.checkpoint_sha256 = digest
-    model.checkpoint_path = str(js)
+    model.checkpoint_path = str(js.resolve())
     return model.to(device).eval()

@@ -7,6 +7,18 @@ import xarray as xr
 
 from varda.errors import InputError
 
+
+def input_error(message: str, cli: "str | None" = None) -> InputError:
+    """An :class:`InputError` whose ``cli_message`` spells the fix with ``varda fill`` options
+    (``--dims site=<dim>``) instead of Python (``dims={'site': '<dim>'}``); the CLI prints it."""
+    err = InputError(message)
+    err.cli_message = cli if cli is not None else message  # type: ignore[attr-defined]
+    return err
+
+
+def _tuple(names: Sequence[str]) -> str:
+    return "(" + ", ".join(str(n) for n in names) + ")"
+
 #: model axis name → CF axis letter, so a model axis "lat" finds a dim "latitude" or "nav_lat"
 CF_AXIS = {"time": "T", "t": "T", "lat": "Y", "latitude": "Y", "y": "Y", "lon": "X",
            "longitude": "X", "x": "X", "depth": "Z", "z": "Z", "level": "Z", "lev": "Z"}
@@ -32,43 +44,75 @@ def _cf_candidates(da: xr.DataArray, axis: str) -> list[str]:
 
 
 def map_axes(da: xr.DataArray, model_axes: Sequence[str],
-             dims: "Mapping[str, str] | None" = None) -> dict[str, str]:
+             dims: "Mapping[str, str] | None" = None,
+             patch: "Sequence[int] | None" = None) -> dict[str, str]:
     """Which dim of ``da`` plays each model axis.
 
     Order of precedence: ``dims={model_axis: dim}``, a dim of the same name, then the dim whose
     coordinate cf-xarray identifies as the same CF axis (T/Y/X/Z), e.g. model axis ``"lat"`` →
     dim ``"latitude"``.
 
+    Args:
+        patch: the model's patch shape (for messages only).
+
     Raises:
-        InputError: an axis that cannot be found (the message lists the dims and the fix).
+        InputError: an axis that cannot be found (the message lists the dims and the fix, in
+            Python and, as ``cli_message``, in ``varda fill`` options).
     """
     name = da.name if da.name is not None else "data"
     dims = dict(dims or {})
     unknown = set(dims) - set(model_axes)
     if unknown:
-        raise InputError(f"dims= names {sorted(unknown)} which are not axes of the model "
-                         f"{tuple(model_axes)}; give {{model_axis: dim}}")
+        raise input_error(
+            f"dims= names {sorted(unknown)} which are not axes of the model "
+            f"{_tuple(model_axes)}; give {{model_axis: dim}}",
+            f"--dims names {sorted(unknown)} which are not axes of the model "
+            f"{_tuple(model_axes)}; give --dims AXIS=DIM with AXIS in {', '.join(model_axes)}")
     out: dict[str, str] = {}
     for ax in model_axes:
         if ax in dims:
             dim = dims[ax]
             if dim not in da.dims:
-                raise InputError(f"dims={{{ax!r}: {dim!r}}} but {name!r} has no dim {dim!r}; "
-                                 f"its dims are {tuple(da.dims)}")
+                raise input_error(
+                    f"dims={{{ax!r}: {dim!r}}} but {name!r} has no dim {dim!r}; its dims are "
+                    f"{tuple(da.dims)}",
+                    f"--dims {ax}={dim} but {name!r} has no dim {dim!r}; its dims are "
+                    f"{_tuple(da.dims)}")
         elif ax in da.dims:
             dim = ax
         else:
             cands = [c for c in _cf_candidates(da, ax) if c not in out.values()]
             if len(cands) != 1:
-                why = "several candidates " + str(cands) if cands else "no dim of that name or CF axis"
-                raise InputError(
-                    f"{name!r} lacks the model axis {ax!r} ({why}); its dims are {tuple(da.dims)}. "
-                    f"Map it explicitly, e.g. dims={{{ax!r}: '<dim>'}}, or rename the dim")
+                raise _missing_axis(name, da, ax, cands, model_axes, patch)
             dim = cands[0]
         if dim in out.values():
-            raise InputError(f"dim {dim!r} of {name!r} is mapped to two model axes; fix dims=")
+            raise input_error(f"dim {dim!r} of {name!r} is mapped to two model axes; fix dims=",
+                              f"dim {dim!r} of {name!r} is mapped to two model axes; fix --dims")
         out[ax] = dim
     return out
+
+
+def _missing_axis(name: str, da: xr.DataArray, ax: str, cands: list, model_axes: Sequence[str],
+                  patch: "Sequence[int] | None") -> InputError:
+    """The error for a model axis that no dim of ``da`` plays, with both spellings of the fix."""
+    why = f"several candidates {cands}" if cands else "no dim of that name or CF axis"
+    of = f"a model of {_tuple(model_axes)}"
+    if patch is not None:
+        of += f" (patch {' x '.join(str(p) for p in patch)})"
+    head = (f"{name!r} lacks the model axis {ax!r} ({why}); its dims are {tuple(da.dims)}. "
+            f"This is {of}, and {name!r} is a field of {_tuple(da.dims)}.")
+    unmatched = [d for d in da.dims if d not in model_axes]
+    other = (f" If no dim plays {ax!r}, this model does not fit this data: use a model of "
+             f"the data's axes")
+    py = (f"{head} If one of its dims plays {ax!r}, map it explicitly, e.g. "
+          f"dims={{{ax!r}: '<dim>'}} (or rename the dim).{other}, e.g. one trained with "
+          f"varda.xr.train.train(da, model_config({tuple(str(d) for d in da.dims)!r}, patch)).")
+    example = unmatched[0] if unmatched else "<dim>"
+    cli = (f"{head} If one of its dims plays {ax!r}, map it: --dims {ax}={example}.{other}, "
+           f"e.g. one trained with: varda train FILE --var {name} "
+           f"--axes {','.join(str(d) for d in da.dims)} --patch "
+           f"{','.join(f'{d}=N' for d in da.dims)} -o models/{name}")
+    return input_error(py, cli)
 
 
 def check_coords(da: xr.DataArray, dims: Sequence[str]) -> None:
@@ -84,13 +128,16 @@ def check_coords(da: xr.DataArray, dims: Sequence[str]) -> None:
         index = da.indexes[dim]
         if not index.is_unique:
             dup = index[index.duplicated()].unique()[:3]
-            raise InputError(
-                f"{name!r}: coordinate {dim!r} has duplicated values (e.g. {list(map(str, dup))}); "
-                f"remove them first, e.g. da.drop_duplicates({dim!r})")
+            what = (f"{name!r}: coordinate {dim!r} has duplicated values (e.g. "
+                    f"{list(map(str, dup))}); remove them first")
+            raise input_error(f"{what}, e.g. da.drop_duplicates({dim!r})",
+                              f"{what} (overlapping input files?), e.g. with xarray: "
+                              f"ds.drop_duplicates({dim!r}).to_netcdf(...)")
         if len(index) > 1 and not (index.is_monotonic_increasing or index.is_monotonic_decreasing):
-            raise InputError(
-                f"{name!r}: coordinate {dim!r} is not monotonic, so neighbouring array points are "
-                f"not neighbours; sort it first, e.g. da.sortby({dim!r})")
+            what = (f"{name!r}: coordinate {dim!r} is not monotonic, so neighbouring array "
+                    f"points are not neighbours; sort it first")
+            raise input_error(f"{what}, e.g. da.sortby({dim!r})",
+                              f"{what}, e.g. with xarray: ds.sortby({dim!r}).to_netcdf(...)")
 
 
 def time_dim(da: xr.DataArray, mapping: Mapping[str, str]) -> "str | None":
@@ -110,4 +157,4 @@ def ordered(da: xr.DataArray, mapping: Mapping[str, str], model_axes: Sequence[s
     return [d for d in da.dims if d not in model_dims] + model_dims
 
 
-__all__ = ["map_axes", "check_coords", "time_dim", "ordered", "CF_AXIS"]
+__all__ = ["map_axes", "check_coords", "time_dim", "ordered", "CF_AXIS", "input_error"]

@@ -7,14 +7,13 @@ from typing import Any
 import xarray as xr
 
 from varda.array.fill import fill_array
+from varda.array.options import FillOptions
 from varda.core.model import VarModel
 from varda.xr.fill import fill_dataarray, fill_dataset
 
 
 def fill(obs: Any, model: "VarModel | str | os.PathLike", *, mask: Any = None,
-         keep_observed: bool = False, complete: str = "denoise", overlap: float = 0.5,
-         n_iter: "int | None" = None, batch_size: int = 64, device: str = "auto",
-         **xr_options: Any) -> Any:
+         options: "FillOptions | None" = None, **kwargs: Any) -> Any:
     """Fill the gaps (NaN) of ``obs`` with a learned variational model.
 
     Args:
@@ -25,24 +24,26 @@ def fill(obs: Any, model: "VarModel | str | os.PathLike", *, mask: Any = None,
         mask: where the field is defined (True) — for arrays a bool array broadcastable to
             ``obs``; for xarray see :func:`varda.xr.fill_dataarray` (default: land = NaN at
             every time step).
-        keep_observed: keep observations bit-for-bit (default: solver estimate everywhere).
-        complete: a window with no gap is ``"denoise"``-d (default) or returned ``"unchanged"``;
-            it never comes back with NaN.
-        overlap: tile overlap as a fraction of the model's patch.
-        n_iter: solver iterations (default: the model's).
-        batch_size: tiles per solver call.
-        device: ``"auto"`` (GPU if present), ``"cpu"``, ``"cuda"``.
-        **xr_options: DataArray/Dataset only: ``dims=``, ``observed_flag=``, ``variables=``.
+        options: a :class:`varda.array.FillOptions` (the solver settings).
+        **kwargs: the fields of :class:`varda.array.FillOptions`, overriding ``options``:
+            ``keep_observed`` (None = the model's default, True keeps observations
+            bit-for-bit, False returns the solver estimate everywhere), ``complete``
+            (``"denoise"`` or ``"unchanged"`` for windows without gap), ``overlap``,
+            ``n_iter`` (at most the model's ``n_iter_max``), ``batch_size``, ``device``;
+            and for DataArray/Dataset only: ``dims=``, ``observed_flag=``, ``sources=``,
+            ``variables=`` (Dataset).
 
     Returns:
         The filled field, float32, of ``obs``'s type and shape (lazy for dask input).
     """
-    common = dict(keep_observed=keep_observed, complete=complete, overlap=overlap, n_iter=n_iter,
-                  batch_size=batch_size, device=device)
+    option_kwargs, xr_options = FillOptions.split(kwargs)
+    opts = FillOptions.from_kwargs(options, **option_kwargs)
     if isinstance(obs, xr.Dataset):
-        return fill_dataset(obs, model, mask=mask, **common, **xr_options)
+        return fill_dataset(obs, model, mask=mask, options=opts, **xr_options)
     if isinstance(obs, xr.DataArray):
-        return fill_dataarray(obs, model, mask=mask, **common, **xr_options)
+        return fill_dataarray(obs, model, mask=mask, options=opts, **xr_options)
     if xr_options:
-        raise TypeError(f"options {sorted(xr_options)} apply to xarray objects only")
-    return fill_array(obs, model, valid=mask, **common)
+        raise TypeError(f"unknown fill option(s) {sorted(xr_options)} for an array; valid "
+                        f"options are {', '.join(FillOptions.names())} (dims, observed_flag, "
+                        "sources and variables apply to xarray objects only)")
+    return fill_array(obs, model, valid=mask, options=opts)

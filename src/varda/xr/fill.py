@@ -9,18 +9,19 @@ import xarray as xr
 
 from varda.array.fill import fill_array
 from varda.array.model_cache import resolve_model
+from varda.array.options import FillOptions
 from varda.core.model import VarModel
 from varda.errors import InputError
-from varda.xr.axes import check_coords, map_axes, ordered, time_dim
+from varda.xr.axes import check_coords, input_error, map_axes, ordered, time_dim
 from varda.xr.masks import as_broadcastable, observed_mask, static_mask
 from varda.xr.provenance import fill_attrs, format_call, observed_flag_attrs, prepend_history
 
 ModelLike = "VarModel | str | os.PathLike"
 
 
-def _setup(da: xr.DataArray, model, dims, mask, device: str):
+def _setup(da: xr.DataArray, model, dims, mask):
     info = resolve_model(model, device="cpu") if not isinstance(model, VarModel) else model
-    mapping = map_axes(da, info.axes, dims)
+    mapping = map_axes(da, info.axes, dims, patch=info.patch_shape)
     check_coords(da, list(mapping.values()))
     valid = static_mask(da, mask, time_dim(da, mapping))
     return info, mapping, valid
@@ -45,10 +46,9 @@ def observations(da: xr.DataArray, *, dims: "Mapping[str, str] | None" = None,
 
 def fill_dataarray(da: xr.DataArray, model: ModelLike, *,
                    dims: "Mapping[str, str] | None" = None,
-                   mask: "xr.DataArray | bool | None" = None, keep_observed: bool = False,
-                   complete: str = "denoise", overlap: float = 0.5, n_iter: "int | None" = None,
-                   batch_size: int = 64, device: str = "auto",
-                   observed_flag: bool = True) -> xr.DataArray:
+                   mask: "xr.DataArray | bool | None" = None, observed_flag: bool = True,
+                   sources: "Sequence[str] | None" = None,
+                   options: "FillOptions | None" = None, **option_kwargs: Any) -> xr.DataArray:
     """Fill the gaps (NaN) of a DataArray with a learned variational model.
 
     Args:
@@ -57,30 +57,34 @@ def fill_dataarray(da: xr.DataArray, model: ModelLike, *,
         dims: ``{model_axis: dim}`` where names and CF axes do not say it.
         mask: static mask: ``None`` = cells NaN at every time step are land and stay NaN;
             ``False`` = fill everywhere; or a boolean DataArray, True where the field is defined.
-        keep_observed: keep observed values bit-for-bit (default: the solver's estimate).
-        complete: a window without gap is ``"denoise"``-d or returned ``"unchanged"``.
-        overlap, n_iter, batch_size, device: solver settings (see :class:`varda.array.FillOptions`).
-        observed_flag: attach the coordinate ``<name>_observed`` (1 observed, 0 not).
+        observed_flag: attach the coordinate ``<name>_observed`` (int8: 1 observed, 0 filled
+            or outside the field).
+        sources: input file names recorded in the provenance (default: ``da.encoding["source"]``).
+        options: a :class:`varda.array.FillOptions`.
+        **option_kwargs: its fields (``keep_observed``, ``complete``, ``overlap``, ``n_iter``,
+            ``batch_size``, ``device``), overriding ``options``.
 
     Returns:
         float32 DataArray with ``da``'s dims, coords and name, plus provenance attrs.
     """
+    opts = FillOptions.from_kwargs(options, **option_kwargs)
     name = str(da.name) if da.name is not None else "data"
-    info, mapping, valid = _setup(da, model, dims, mask, device)
+    info, mapping, valid = _setup(da, model, dims, mask)
     order = ordered(da, mapping, info.axes)
     data = da.transpose(*order)
     out, report = fill_array(
-        data.data, model, valid=as_broadcastable(valid, order), keep_observed=keep_observed,
-        complete=complete, overlap=overlap, n_iter=n_iter, batch_size=batch_size, device=device,
-        name=name, axis_names=[mapping[a] for a in info.axes], lead_names=order[:-len(info.axes)],
+        data.data, model, valid=as_broadcastable(valid, order), options=opts, name=name,
+        axis_names=[mapping[a] for a in info.axes], lead_names=order[:-len(info.axes)],
         return_report=True)
-    options = {"keep_observed": keep_observed, "complete": complete, "overlap": overlap,
-               "n_iter": n_iter, "device": device}
+    settings = {k: v for k, v in report.settings.items() if k in FillOptions.names()}
     if dims:
-        options["dims"] = dict(dims)
-    call = format_call("varda.fill", name, report.model_name, options)
+        settings["dims"] = dict(dims)
+    call = format_call("varda.fill", name, report.model_name, settings)
+    if sources is None:
+        sources = [str(da.encoding["source"])] if da.encoding.get("source") else []
     filled = xr.DataArray(out, dims=order, coords=data.coords, name=da.name,
-                          attrs=fill_attrs(da.attrs, report, call)).transpose(*da.dims)
+                          attrs=fill_attrs(da.attrs, report, call, sources=sources)
+                          ).transpose(*da.dims)
     if "source" in da.encoding:  # so that writers refuse to overwrite the input file
         filled.encoding["source"] = da.encoding["source"]
     if observed_flag:
@@ -93,7 +97,7 @@ def fill_dataarray(da: xr.DataArray, model: ModelLike, *,
 def _fillable(ds: xr.Dataset, info: VarModel, dims) -> list[str]:
     out = []
     for v, arr in ds.data_vars.items():
-        if arr.dtype.kind != "f":
+        if arr.dtype.kind != "f" or str(v).endswith("_observed"):
             continue
         try:
             map_axes(arr, info.axes, dims)
@@ -104,22 +108,38 @@ def _fillable(ds: xr.Dataset, info: VarModel, dims) -> list[str]:
 
 
 def fill_dataset(ds: xr.Dataset, model: ModelLike, *, variables: "Sequence[str] | None" = None,
-                 device: str = "auto", **options: Any) -> xr.Dataset:
+                 sources: "Sequence[str] | None" = None, options: "FillOptions | None" = None,
+                 **kwargs: Any) -> xr.Dataset:
     """Fill several variables of a Dataset (default: every float variable with the model's axes).
 
-    Other variables are kept as they are. ``options`` are those of :func:`fill_dataarray`.
+    Other variables are kept as they are. ``kwargs`` are those of :func:`fill_dataarray`
+    (``dims``, ``mask``, ``observed_flag``) and the fields of :class:`varda.array.FillOptions`;
+    ``sources`` (default: ``ds.encoding["source"]``) are the input files recorded in the
+    provenance.
     """
+    option_kwargs, xr_kwargs = FillOptions.split(kwargs)
+    opts = FillOptions.from_kwargs(options, **option_kwargs)
     info = resolve_model(model, device="cpu") if not isinstance(model, VarModel) else model
-    names = list(variables) if variables is not None else _fillable(ds, info, options.get("dims"))
+    names = list(variables) if variables is not None else _fillable(ds, info,
+                                                                     xr_kwargs.get("dims"))
     missing = [v for v in names if v not in ds.data_vars]
     if missing:
-        raise InputError(f"variables {missing} are not in the dataset; it has {list(ds.data_vars)}")
+        raise input_error(
+            f"variables {missing} are not in the dataset; it has {list(ds.data_vars)}",
+            f"--var {' --var '.join(missing)}: not in the input; it has {list(ds.data_vars)}")
     if not names:
-        raise InputError(f"no float variable of the dataset has the model's axes {info.axes}; "
-                         f"pass variables=[...] and dims={{model_axis: dim}}")
+        axes = ", ".join(info.axes)
+        raise input_error(
+            f"no float variable of the dataset has the model's axes ({axes}); its variables are "
+            f"{list(ds.data_vars)} with dims {tuple(ds.dims)}: pass variables=[...] and "
+            "dims={model_axis: dim}, or use a model of the data's axes",
+            f"no float variable of the input has the model's axes ({axes}); its variables are "
+            f"{list(ds.data_vars)} with dims {tuple(ds.dims)}: pass --var NAME and "
+            "--dims AXIS=DIM, or use a model of the data's axes")
+    if sources is None:
+        sources = [str(ds.encoding["source"])] if ds.encoding.get("source") else None
     out = ds.copy()
     for v in names:
-        filled = fill_dataarray(ds[v], model, device=device, **options)
-        out[v] = filled
+        out[v] = fill_dataarray(ds[v], model, options=opts, sources=sources, **xr_kwargs)
     out.attrs = prepend_history(ds.attrs, f"varda.fill(dataset, variables={names})")
     return out

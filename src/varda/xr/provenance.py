@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from varda._version import __version__
 
@@ -34,14 +34,24 @@ def format_call(func: str, target: str, model_name: str, options: Mapping[str, A
     return f"{func}({target}, model={model_name!r}{opts})"
 
 
-def fill_attrs(attrs: Mapping[str, Any], report, call: str) -> dict:
-    """The attributes of a filled variable: the input's plus provenance."""
+def fill_attrs(attrs: Mapping[str, Any], report, call: str,
+               sources: Sequence[str] = ()) -> dict:
+    """The attributes of a filled variable: the input's plus provenance.
+
+    ``varda_model_path`` is the checkpoint (or pretrained name; empty for a model built in
+    memory), ``varda_inputs`` the input files (newline-separated), ``varda_keep_observed``
+    1 or 0 and ``varda_solver`` the JSON of the resolved :class:`~varda.array.FillOptions`
+    (with ``keep_observed_from``: ``"option"`` or ``"model default"``, patch and axes).
+    """
     out = prepend_history(attrs, call)
     out["source"] = SOURCE
     out["references"] = REFERENCES
     out["varda_version"] = __version__
     out["varda_model"] = report.model_name
+    out["varda_model_path"] = report.model_path
     out["varda_model_sha256"] = report.model_sha256
+    out["varda_inputs"] = "\n".join(str(s) for s in sources)
+    out["varda_keep_observed"] = int(bool(report.settings.get("keep_observed")))
     out["varda_solver"] = json.dumps(report.settings, sort_keys=True)
     out["varda_fraction_filled"] = float(round(report.fraction_filled, 6))
     return out
