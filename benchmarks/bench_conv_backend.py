@@ -26,7 +26,7 @@ several times its forward, and the solvers need that gradient at every iteration
 It reports the medians and the ratios oneDNN / native, and checks the two give the same
 result (max |difference|). Usage::
 
-    python benchmarks/bench_conv_backend.py                 # writes results/bench_conv_backend.json
+    python benchmarks/bench_conv_backend.py                 # writes benchmarks/results/bench_conv_backend.json
     python benchmarks/bench_conv_backend.py --repeats 3     # faster, noisier
     python benchmarks/bench_conv_backend.py --switch fused_bilinear   # …_fused_bilinear.json
 """
@@ -62,12 +62,12 @@ def main(argv: "list[str] | None" = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--switch", choices=sorted(SWITCHES), default="native_conv")
     p.add_argument("--out", type=Path, default=None,
-                   help="default results/bench_conv_backend.json (native_conv) or "
-                        "results/bench_conv_backend_<switch>.json")
+                   help="default benchmarks/results/bench_conv_backend.json (native_conv) or "
+                        "benchmarks/results/bench_conv_backend_<switch>.json")
     args = p.parse_args(argv)
     module, flag, on_name, off_name = SWITCHES[args.switch]
     if args.out is None:
-        args.out = ROOT / "results" / ("bench_conv_backend.json" if args.switch == "native_conv"
+        args.out = ROOT / "benchmarks" / "results" / ("bench_conv_backend.json" if args.switch == "native_conv"
                                        else f"bench_conv_backend_{args.switch}.json")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

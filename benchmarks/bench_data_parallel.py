@@ -15,7 +15,7 @@ It reports the median seconds per step and the speed-up (samples per second of t
 one process). The ranks' wall time includes their start (process spawn, imports) only through
 the ``startup_s`` it reports separately: steps are timed inside ``fit``. Usage::
 
-    python benchmarks/bench_data_parallel.py                # writes results/bench_data_parallel.json
+    python benchmarks/bench_data_parallel.py                # writes benchmarks/results/bench_data_parallel.json
     python benchmarks/bench_data_parallel.py --steps 5 --repeats 1   # quicker, noisier
 """
 from __future__ import annotations
@@ -39,7 +39,8 @@ CASES = {"first_guess": {"mode": "first_guess", "crop": 100, "k": 0},
 
 
 def _data(crop: int):
-    from varda.benchmarks import l96
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the experiments package
+    from experiments.l96 import data as l96
     bench = l96.load_benchmark("full")
     x, y, m = l96.tensors(bench.train.subset(slice(0, 400)))
     return tuple(l96.time_crops(t, crop) for t in (x, y, m))
@@ -80,7 +81,7 @@ def main(argv: "list[str] | None" = None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--steps", type=int, default=20, help="timed optimiser steps (default 20)")
     p.add_argument("--repeats", type=int, default=2)
-    p.add_argument("--out", type=Path, default=ROOT / "results" / "bench_data_parallel.json")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "bench_data_parallel.json")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     rows: dict = {}

@@ -11,7 +11,7 @@ Everything is measured in one run, side by side:
 * **workers**: the same fill on a ``LocalCluster`` of 1 then 2 single-threaded worker processes.
 
 The model is the shipped ``l96-unet-joint`` when present, otherwise an untrained model of the
-same shape (throughput does not depend on the weights). Writes ``results/bench_fill.json``.
+same shape (throughput does not depend on the weights). Writes ``benchmarks/results/bench_fill.json``.
 """
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def main(argv: "list[str] | None" = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     p.add_argument("--base", type=int, default=None, help="shortest archive length (steps)")
-    p.add_argument("--out", default=str(ROOT / "results" / "bench_fill.json"))
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_fill.json"))
     p.add_argument("--one", nargs=4, metavar=("N_TIME", "CHUNK", "MODEL", "OUT"),
                    help=argparse.SUPPRESS)  # internal: one length in this process
     args = p.parse_args(argv)

@@ -14,7 +14,7 @@ Needs a CUDA GPU (exits with status 2 and a message otherwise). Measured in one 
   median of ``--repeats`` steps after two warm-ups, on ``cpu`` and on ``cuda``, and on ``cuda``
   with a batch of 64.
 
-Writes ``results/bench_gpu.json`` (with the hardware and the command).
+Writes ``benchmarks/results/bench_gpu.json`` (with the hardware and the command).
 """
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))    # the experiments package
 from bench_solver import hardware, joint_train_step, write_report  # noqa: E402
 
 import varda  # noqa: E402
-from varda.benchmarks import l96  # noqa: E402
+from experiments.l96 import data as l96  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,7 +84,7 @@ def main(argv: "list[str] | None" = None) -> int:
                    help="further K to time the cuda fill at (default 44 64)")
     p.add_argument("--no-train", dest="train", action="store_false",
                    help="skip the training-step timings")
-    p.add_argument("--out", type=Path, default=ROOT / "results" / "bench_gpu.json")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "bench_gpu.json")
     args = p.parse_args(argv)
     if not torch.cuda.is_available():
         print("bench_gpu needs a CUDA GPU (torch.cuda.is_available() is False)", file=sys.stderr)

@@ -28,7 +28,7 @@ Problems (field shapes are ``(B, C, *spatial)``):
 
 Usage::
 
-    python benchmarks/bench_solver.py            # full run, writes results/bench_solver.json
+    python benchmarks/bench_solver.py            # full run, writes benchmarks/results/bench_solver.json
     python benchmarks/bench_solver.py --quick    # a few seconds: K = 1, one repeat
 """
 from __future__ import annotations
@@ -190,8 +190,8 @@ def main(argv: "list[str] | None" = None) -> int:
     p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 5)")
     p.add_argument("--threads", type=int, nargs="+", default=None,
                    help="torch intra-op thread counts to compare (default: torch's default)")
-    p.add_argument("--out", type=Path, default=ROOT / "results" / "bench_solver.json",
-                   help="JSON output (default results/bench_solver.json)")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "bench_solver.json",
+                   help="JSON output (default benchmarks/results/bench_solver.json)")
     args = p.parse_args(argv)
     thread_counts = args.threads or [torch.get_num_threads()]
     n_iter = args.n_iter or (1 if args.quick else 3)

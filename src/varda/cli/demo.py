@@ -1,33 +1,30 @@
-"""``varda demo``: train small Lorenz-96 models (a minute or two on 2 CPU cores) and print
-their scores next to the paper's. It runs the quick path of the Table-2 protocol
-(:func:`varda.benchmarks.l96.run_quick`); the full runs are in ``recipes/l96_table2.py``."""
+"""``varda demo [NAME]``: the main job on built-in data.
+
+``varda demo l96`` fills Lorenz-96 windows with the two shipped models (fixed work, no
+training; :mod:`varda.cli.demo_l96`).
+"""
 from __future__ import annotations
 
 import argparse
 
-from varda.benchmarks.l96 import ROWS, markdown_table, run_quick, strip
+from varda.cli import demo_l96
 
-DEMO_ROWS = ("rk4_fsgd", "rk4_lstm", "unet_joint", "fourdvar")
+#: demo name → (module with ``add_arguments`` and its runner, one-line help)
+DEMOS = {"l96": (demo_l96, demo_l96.run_l96_demo,
+                 "fill Lorenz-96 windows with the shipped models (≈ 20 s)")}
+DEFAULT = "l96"
 
 
 def _run(args: argparse.Namespace) -> int:
-    print("varda demo: Lorenz-96 gap filling (12.5 % observed, noise variance 2), small sizes\n"
-          "(200 training windows, a minute or two of CPU training; the paper's numbers come from\n"
-          "2000 windows and hours of training: see docs/l96.md for the full runs)\n")
-    log = (lambda s: None) if args.quiet else print
-    res = run_quick(seed=args.seed, threads=args.threads, rows=tuple(args.rows), log=log)
-    res["rows"] = {k: strip(v) for k, v in res["rows"].items()}
-    print()
-    print(markdown_table(res))
-    return 0
+    return int(DEMOS[args.demo][1](args) or 0)
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("demo", help="train small Lorenz-96 models (~1-2 min) and print R-scores",
-                       description=__doc__)
-    p.add_argument("--rows", nargs="+", default=list(DEMO_ROWS), choices=ROWS, metavar="ROW",
-                   help=f"rows to run (default: {' '.join(DEMO_ROWS)}; all: {' '.join(ROWS)})")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    p.add_argument("--quiet", action="store_true", help="print only the final table")
+    p = sub.add_parser("demo", help="run the main job on built-in data",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("demo", nargs="?", default=DEFAULT, choices=sorted(DEMOS),
+                   help="which demo: " + "; ".join(f"{k}: {v[2]}" for k, v in DEMOS.items())
+                        + f" (default {DEFAULT})")
+    for module, _, _ in DEMOS.values():
+        module.add_arguments(p)
     p.set_defaults(func=_run)

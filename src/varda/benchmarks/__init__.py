@@ -1,1 +1,0 @@
-"""Reproducible benchmarks (training + scoring code shared by recipes/ and the CLI demo)."""
