@@ -2,7 +2,7 @@
 
 Every public entry point (:func:`varda.fill`, ``da.varda.fill``, :func:`varda.array.fill_array`,
 ``varda fill``) turns its keyword options into one :class:`FillOptions` with
-:meth:`FillOptions.from_kwargs` (the CLI with :func:`varda.cli.fill.fill_options`), resolves it
+:meth:`FillOptions.from_kwargs` (the CLI with ``varda.cli.fill.fill_options``), resolves it
 against the model once (:meth:`FillOptions.resolve`: the model's default ``keep_observed``, its
 ``n_iter`` and ``n_iter_max``) and passes that object down; provenance records
 ``dataclasses.asdict`` of the resolved options.
