@@ -11,7 +11,7 @@ float rounding):
 * ``sigmoid_tanh`` — ``fastmath.SIGMOID_TANH``: tanh as 2σ(2z) − 1 in the ConvLSTM and GRU cells
   vs torch.tanh.
 
-``varda.core.priors.padding.PaddedConv`` computes a 2-D convolution with one input channel on
+``varda.core.nn.PaddedConv`` computes a 2-D convolution with one input channel on
 CPU with torch's native (im2col) kernel, because oneDNN's input-gradient for C_in = 1 costs
 several times its forward, and the solvers need that gradient at every iteration
 (∇ₓλ‖x − Φ(x)‖² for a one-channel U-Net prior). This script times, with the switch
@@ -42,7 +42,7 @@ import torch
 
 import varda
 from varda.core import fastmath
-from varda.core.priors import padding, unet
+from varda.core import nn as padding, unet
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))

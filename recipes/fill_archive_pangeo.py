@@ -78,8 +78,8 @@ def train_small_model(sst: xr.DataArray, workdir: Path, epochs: int, seconds: fl
     mask = torch.isfinite(y)
     model = varda.build_model(cfg).set_normalization(float(np.nanmean(data)),
                                                       float(np.nanstd(data)))
-    varda.fit(model, None, torch.nan_to_num(y), mask, epochs=epochs, batch_size=16,
-              max_time=seconds, progress=False, device="cpu")
+    varda.core.fit(model, None, torch.nan_to_num(y), mask, epochs=epochs, batch_size=16,
+                   max_time=seconds, progress=False, device="cpu")
     model.save(workdir / "sst-small")
     return str(workdir / "sst-small.json")
 

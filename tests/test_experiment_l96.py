@@ -169,7 +169,7 @@ def test_pretrained_models_load_offline_and_score(name, max_r):
 
 
 def test_fold_layout_roundtrip_and_channels():
-    from varda.core.priors.fold import fold_axis, unfold_axis
+    from varda.core.nn import fold_axis, unfold_axis
     x = torch.randn(3, 2, 5, 7)
     z = fold_axis(x, 1)
     assert z.shape == (3, 14, 5)

@@ -7,7 +7,7 @@ import torch
 
 from varda.core import fastmath
 from varda.core.priors import unet
-from varda.core.priors.padding import PaddedConv
+from varda.core.nn import PaddedConv
 from varda.core.priors.unet import TwoScaleUNet
 
 

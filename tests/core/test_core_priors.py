@@ -131,7 +131,7 @@ def test_pad_axes_matches_torch_padding(periodic: tuple[bool, bool]) -> None:
     """Per-axis padding: circular where periodic, zeros elsewhere, axis by axis."""
     import torch.nn.functional as F
 
-    from varda.core.priors.padding import pad_axes
+    from varda.core.nn import pad_axes
     x = torch.randn(2, 3, 5, 7)
     out = pad_axes(x, (2, 1), periodic)
     ref = x
@@ -174,7 +174,7 @@ def test_native_single_channel_conv_matches_onednn(blind: bool, monkeypatch) -> 
     """The native kernel used for one-input-channel 2-D convolutions on CPU gives the values,
     the gradients and the second-order gradients (training differentiates ∇ₓU) of the
     oneDNN path."""
-    from varda.core.priors import padding
+    from varda.core import nn as padding
     torch.manual_seed(0)
     conv = padding.PaddedConv(2, 1, 6, [3, 5], [False, True], blind=blind).double()
     assert padding.use_native_conv(torch.zeros(1, 1, 8, 8, dtype=torch.float64), conv.conv)
@@ -193,7 +193,7 @@ def test_native_single_channel_conv_matches_onednn(blind: bool, monkeypatch) -> 
 
 
 def test_native_conv_only_for_one_input_channel_2d_cpu() -> None:
-    from varda.core.priors import padding
+    from varda.core import nn as padding
     x = torch.zeros(1, 3, 8, 8)
     assert not padding.use_native_conv(x, padding.PaddedConv(2, 3, 4, 3, [False, False]).conv)
     x1 = torch.zeros(1, 1, 8)

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from varda.core.fastmath import tanh, tanh_
-from varda.core.priors.padding import PaddedConv
+from varda.core.nn import PaddedConv
 from varda.errors import unknown_choice
 
 

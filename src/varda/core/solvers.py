@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from varda.core.fastmath import tanh, tanh_
-from varda.core.priors.padding import CONV, PaddedConv, as_tuple
+from varda.core.nn import CONV, PaddedConv, as_tuple, fold_axis, unfold_axis
 from varda.errors import unknown_choice
 
 
@@ -225,7 +225,7 @@ class ConvLSTMSolver(nn.Module):
 
 class FoldedSolver(nn.Module):
     """Run the solver ``inner`` with spatial axis ``axis`` folded into the channels
-    (see :class:`varda.core.priors.fold.FoldedPrior`): ``(B, C, T, S)`` → ``(B, C·S, T)``."""
+    (as :class:`varda.core.priors.fold.FoldedPrior` does for priors): ``(B, C, T, S)`` → ``(B, C·S, T)``."""
 
     def __init__(self, *, inner: dict, axis: int = -1) -> None:
         super().__init__()
@@ -246,12 +246,10 @@ class FoldedSolver(nn.Module):
         return tuple(True if i == axis else bool(next(inner)) for i in range(ndim))
 
     def init_state(self, x: torch.Tensor, grad: torch.Tensor, n_iter: "int | None" = None) -> Any:
-        from varda.core.priors.fold import fold_axis
         return self.inner.init_state(fold_axis(x, self.axis), fold_axis(grad, self.axis),
                                      n_iter=n_iter)
 
     def step(self, x: torch.Tensor, grad: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        from varda.core.priors.fold import fold_axis, unfold_axis
         z, state = self.inner.step(fold_axis(x, self.axis), fold_axis(grad, self.axis), state)
         return unfold_axis(z, x.shape, self.axis), state
 

@@ -6,7 +6,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from varda.core.priors.registry import register
 
+
+@register("ae")
 class DenseAE(nn.Module):
     """Fully connected auto-encoder with one hidden layer each side.
 

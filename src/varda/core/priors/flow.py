@@ -5,8 +5,10 @@ import torch
 from torch import nn
 
 from varda.core.ode import build_ode, rk4_step
+from varda.core.priors.registry import register
 
 
+@register("flow")
 class ODEFlowPrior(nn.Module):
     """Φ(x)[t] = x[t] for t = 0 and Φ(x)[t] = RK4(ode, x[t − 1], dt) for t ≥ 1.
 

@@ -10,22 +10,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-def fold_axis(x: torch.Tensor, axis: int) -> torch.Tensor:
-    """``(B, C, *spatial)`` → ``(B, C·S_axis, *other spatial)``."""
-    d = 2 + (axis % (x.ndim - 2))
-    xs = x.movedim(d, 2)
-    return xs.reshape(xs.shape[0], xs.shape[1] * xs.shape[2], *xs.shape[3:])
+from varda.core.nn import fold_axis, unfold_axis
+from varda.core.priors.registry import build_prior, register
 
 
-def unfold_axis(z: torch.Tensor, like: torch.Size, axis: int) -> torch.Tensor:
-    """Inverse of :func:`fold_axis` for an original shape ``like``."""
-    nd = len(like) - 2
-    d = 2 + (axis % nd)
-    moved = [like[0], like[1], like[d], *[like[i] for i in range(2, len(like)) if i != d]]
-    return z.reshape(moved).movedim(2, d)
-
-
+@register("fold")
 class FoldedPrior(nn.Module):
     """Apply the prior ``inner`` with spatial axis ``axis`` folded into the channels.
 
@@ -36,7 +25,6 @@ class FoldedPrior(nn.Module):
 
     def __init__(self, *, inner: dict, axis: int = -1) -> None:
         super().__init__()
-        from varda.core.priors import build_prior
         self.axis = int(axis)
         self.inner = build_prior(inner)
         self.config = {"inner": dict(inner), "axis": self.axis}

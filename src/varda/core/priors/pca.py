@@ -6,7 +6,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from varda.core.priors.registry import register
 
+
+@register("pca")
 class PCAPrior(nn.Module):
     """Projection on the leading principal components of the training fields.
 

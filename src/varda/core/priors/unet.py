@@ -6,7 +6,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from varda.core.priors.padding import AVG_POOL, CONV, CONV_T, PaddedConv, as_tuple
+from varda.core.nn import AVG_POOL, CONV, CONV_T, PaddedConv, as_tuple
+from varda.core.priors.registry import register
 
 # Compute the three convolutions of a bilinear unit as one convolution with their weights
 # stacked (they read the same input): one padding, one im2col and one GEMM instead of three,
@@ -52,6 +53,7 @@ class ScaleBranch(nn.Sequential):
         super().__init__(*layers)
 
 
+@register("unet")
 class TwoScaleUNet(nn.Module):
     """Φ(x) = Up(Φ1(Dw(x))) + Φ2(x).
 

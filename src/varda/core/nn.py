@@ -1,4 +1,5 @@
-"""Per-axis padding (periodic or zero) and the n-d layer factories shared by priors and solvers."""
+"""Layers shared by priors, solvers and first guesses: per-axis padding (periodic or zero),
+padded n-d convolutions, n-d layer factories, and folding a spatial axis into the channels."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -109,3 +110,18 @@ class PaddedConv(nn.Module):
         b = None if first.conv.bias is None else torch.cat([c.conv.bias for c in convs])
         out = first._conv(pad_axes(x, first.pads, first.periodic), w, b)
         return out.split([c.conv.out_channels for c in convs], dim=1)
+
+
+def fold_axis(x: torch.Tensor, axis: int) -> torch.Tensor:
+    """``(B, C, *spatial)`` → ``(B, C·S_axis, *other spatial)``."""
+    d = 2 + (axis % (x.ndim - 2))
+    xs = x.movedim(d, 2)
+    return xs.reshape(xs.shape[0], xs.shape[1] * xs.shape[2], *xs.shape[3:])
+
+
+def unfold_axis(z: torch.Tensor, like: torch.Size, axis: int) -> torch.Tensor:
+    """Inverse of :func:`fold_axis` for an original shape ``like``."""
+    nd = len(like) - 2
+    d = 2 + (axis % nd)
+    moved = [like[0], like[1], like[d], *[like[i] for i in range(2, len(like)) if i != d]]
+    return z.reshape(moved).movedim(2, d)
