@@ -12,6 +12,7 @@ from varda.core.cost import VariationalCost
 from varda.core.device import full_fp32
 from varda.core.first_guess import FIRST_GUESSES, build_first_guess
 from varda.core.priors import PRIORS, build_prior
+from varda.core.serialization import save
 from varda.core.solvers import SOLVERS, build_solver, solver_inputs
 
 
@@ -238,8 +239,7 @@ class VarModel(nn.Module):
         return self.denormalize(z)
 
     def save(self, path, **kwargs) -> Any:
-        """Write safetensors weights + JSON config; see :func:`varda.core.checkpoint.save`."""
-        from varda.core.checkpoint import save
+        """Write safetensors weights + JSON config; see :func:`varda.core.serialization.save`."""
         return save(self, path, **kwargs)
 
 
