@@ -42,7 +42,7 @@ def run_l96_demo(args: argparse.Namespace) -> int:
           f"{args.seed}), 12.5 % observed with noise variance 2, filled by the shipped models\n")
     bench = make_l96_benchmark(n_train=1, n_test=args.windows, seed=args.seed)
     truth, obs = bench.test.x.astype(np.float64), bench.test.y
-    rows = []
+    rows: "list[tuple[str, float, float | None, float]]" = []
     for name, paper in MODELS.items():
         model = varda.load(name)
         scale = float(model.meta["model_card"]["r_score_scale"])
@@ -54,8 +54,9 @@ def run_l96_demo(args: argparse.Namespace) -> int:
     rows.append(("linear interpolation in time", float(np.nanmean((lin - truth) ** 2)) / scale,
                  None, 0.0))
     print("| method | R-score (MSE / mean x²) | paper R | fill time (s) |\n|---|---|---|---|")
-    for name, r, paper, wall in rows:
-        print(f"| {name} | {r:.3e} | {'' if paper is None else f'{paper:.2e}'} | {wall:.1f} |")
+    for method, r, paper_r, seconds in rows:
+        print(f"| {method} | {r:.3e} | {'' if paper_r is None else f'{paper_r:.2e}'} | "
+              f"{seconds:.1f} |")
     print("\nrebuild the models and the full table: python -m experiments.l96.run (see the docs)")
     return 0
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from varda.core.fastmath import tanh, tanh_
+from varda.core.components import FirstGuess
 from varda.core.nn import PaddedConv
 from varda.errors import unknown_choice
 
@@ -51,7 +52,7 @@ class _ConvGRU(nn.Module):
         return torch.stack(out, 0)
 
 
-class BiGRUSmoother(nn.Module):
+class BiGRUSmoother(FirstGuess):
     """x₀ = G(y·Ω, Ω): stacked bidirectional ConvGRUs along time, then a convolutional head.
 
     Args:
@@ -119,10 +120,10 @@ class BiGRUSmoother(nn.Module):
         return out[:, :, :t_len]
 
 
-FIRST_GUESSES: dict[str, type[nn.Module]] = {"bigru": BiGRUSmoother}
+FIRST_GUESSES: dict[str, type[FirstGuess]] = {"bigru": BiGRUSmoother}
 
 
-def build_first_guess(config: "dict | None") -> "nn.Module | None":
+def build_first_guess(config: "dict | None") -> "FirstGuess | None":
     """Build a first guess from ``{"type": name, **options}`` (None: no first guess)."""
     if config is None:
         return None

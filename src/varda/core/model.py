@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import copy
 import warnings
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
 
+from varda.core.components import Component, FirstGuess, Prior, Solver
 from varda.core.cost import VariationalCost
 from varda.core.device import full_fp32
 from varda.core.first_guess import FIRST_GUESSES, build_first_guess
@@ -16,7 +17,7 @@ from varda.core.serialization import save
 from varda.core.solvers import SOLVERS, build_solver, solver_inputs
 
 
-def _typed_config(module: nn.Module, registry: dict[str, type]) -> dict:
+def _typed_config(module: Component, registry: Mapping[str, type]) -> dict:
     for name, cls in registry.items():
         if type(module) is cls:
             return {"type": name, **copy.deepcopy(module.config)}
@@ -47,12 +48,12 @@ class VarModel(nn.Module):
         meta: free-form JSON-able metadata (model card, training summary).
     """
 
-    def __init__(self, prior: nn.Module, cost: VariationalCost, solver: nn.Module, *,
+    def __init__(self, prior: Prior, cost: VariationalCost, solver: Solver, *,
                  axes: Sequence[str], patch_shape: Sequence[int], channels: int = 1,
                  n_iter: int = 10, second_order: bool = True, norm_mean: float = 0.0,
                  norm_std: float = 1.0, meta: "dict | None" = None,
                  grad_iters: "int | None" = None,
-                 first_guess: "nn.Module | None" = None) -> None:
+                 first_guess: "FirstGuess | None" = None) -> None:
         super().__init__()
         if grad_iters is not None and grad_iters < 1:
             raise ValueError(f"grad_iters must be >= 1 or None, got {grad_iters}")

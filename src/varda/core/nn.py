@@ -2,15 +2,19 @@
 padded n-d convolutions, n-d layer factories, and folding a spatial axis into the channels."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.modules.conv import _ConvNd
 
-CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
-CONV_T = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
-AVG_POOL = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
+#: n-d layer classes by number of spatial axes
+CONV: dict[int, Callable[..., _ConvNd]] = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+CONV_T: dict[int, Callable[..., _ConvNd]] = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d,
+                                             3: nn.ConvTranspose3d}
+AVG_POOL: dict[int, Callable[..., nn.Module]] = {1: nn.AvgPool1d, 2: nn.AvgPool2d,
+                                                 3: nn.AvgPool3d}
 
 
 def as_tuple(value: "int | bool | Sequence", ndim: int, name: str) -> tuple:
@@ -52,7 +56,7 @@ def pad_axes(x: torch.Tensor, pads: Sequence[int], periodic: Sequence[bool]) -> 
 _NATIVE_CONV2D = getattr(torch._C._nn, "thnn_conv2d", None)
 
 
-def use_native_conv(x: torch.Tensor, conv: nn.Module) -> bool:
+def use_native_conv(x: torch.Tensor, conv: _ConvNd) -> bool:
     """Whether :class:`PaddedConv` computes ``conv`` on ``x`` with the native kernel: a plain
     2-D convolution with one input channel, on CPU."""
     return (_NATIVE_CONV2D is not None and NATIVE_SINGLE_CHANNEL_CONV and x.ndim == 4
@@ -67,6 +71,8 @@ NATIVE_SINGLE_CHANNEL_CONV = True
 class PaddedConv(nn.Module):
     """An n-d convolution with 'same' output size and per-axis periodic/zero padding."""
 
+    tap_mask: torch.Tensor
+
     def __init__(self, ndim: int, c_in: int, c_out: int, kernel: "int | Sequence[int]",
                  periodic: Sequence[bool], bias: bool = True, blind: bool = False) -> None:
         super().__init__()
@@ -79,7 +85,8 @@ class PaddedConv(nn.Module):
         self.blind = bool(blind)
         if self.blind:  # the output at a point does not see the input at that point
             mask = torch.ones_like(self.conv.weight)
-            mask[(slice(None), slice(None), *self.pads)] = 0.0
+            centre = (slice(None), slice(None)) + self.pads
+            mask[centre] = 0.0
             self.register_buffer("tap_mask", mask, persistent=False)
 
     def weight(self) -> torch.Tensor:
@@ -87,7 +94,7 @@ class PaddedConv(nn.Module):
         return self.conv.weight * self.tap_mask if self.blind else self.conv.weight
 
     def _conv(self, xp: torch.Tensor, w: torch.Tensor, b: "torch.Tensor | None") -> torch.Tensor:
-        if use_native_conv(xp, self.conv):
+        if _NATIVE_CONV2D is not None and use_native_conv(xp, self.conv):
             return _NATIVE_CONV2D(xp, w, list(w.shape[2:]), b, [1, 1], [0, 0])
         return self.conv._conv_forward(xp, w, b)
 
@@ -107,7 +114,8 @@ class PaddedConv(nn.Module):
                 raise ValueError("PaddedConv.stacked needs convolutions of the same input "
                                  "channels, kernel, padding and bias use")
         w = torch.cat([c.weight() for c in convs])
-        b = None if first.conv.bias is None else torch.cat([c.conv.bias for c in convs])
+        b = None if first.conv.bias is None else \
+            torch.cat([c.conv.bias for c in convs if c.conv.bias is not None])
         out = first._conv(pad_axes(x, first.pads, first.periodic), w, b)
         return out.split([c.conv.out_channels for c in convs], dim=1)
 

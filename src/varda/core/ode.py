@@ -78,7 +78,8 @@ class BilinearODE(nn.Module):
         self.out = nn.Conv1d(rank, channels, 1, bias=False)
         for m in (self.lin, self.b1, self.b2, self.out):
             nn.init.normal_(m.weight, std=0.05)
-        nn.init.zeros_(self.lin.bias)
+        if self.lin.bias is not None:
+            nn.init.zeros_(self.lin.bias)
         self.config = {"channels": channels, "rank": rank, "stencil": stencil}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

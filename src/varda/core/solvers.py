@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from varda.core.components import Solver
 from varda.core.fastmath import tanh, tanh_
 from varda.core.nn import CONV, PaddedConv, as_tuple, fold_axis, unfold_axis
 from varda.errors import unknown_choice
@@ -19,13 +20,13 @@ from varda.errors import unknown_choice
 SPLIT_INPUTS = 3   # data-term gradient, prior-term gradient, Ω (``split_grad`` solvers)
 
 
-def solver_inputs(solver: nn.Module) -> int:
+def solver_inputs(solver: Solver) -> int:
     """Input groups ``solver`` consumes (its ``n_inputs``): 1 (∇ₓU), 3 (``[∇data, ∇prior, Ω]``)
     or 4 (the same and the prior residual x − Φ(x)); see :class:`ConvLSTMSolver`."""
-    return int(getattr(solver, "n_inputs"))
+    return solver.n_inputs
 
 
-class FSGD(nn.Module):
+class FSGD(Solver):
     """x ← x − step · N · ∇ₓU, with N the number of points of one sample.
 
     U is normalised by point counts, so N·∇ₓU is the per-point gradient and ``step`` does not
@@ -38,13 +39,6 @@ class FSGD(nn.Module):
             raise ValueError(f"step must be > 0, got {step}")
         self.log_step = nn.Parameter(torch.tensor(math.log(step)), requires_grad=learn_step)
         self.config = {"step": step, "learn_step": learn_step}
-
-    #: The number of input groups the solver consumes (1, the gradient ∇ₓU only).
-    n_inputs = 1
-
-    def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
-        """Per spatial axis, whether fields cannot be tiled along it: never for this point-wise solver."""
-        return (False,) * ndim
 
     def init_state(self, x: torch.Tensor, grad: torch.Tensor, n_iter: "int | None" = None) -> Any:
         return None
@@ -79,7 +73,7 @@ class ConvLSTMCell(nn.Module):
         return h, c
 
 
-class ConvLSTMSolver(nn.Module):
+class ConvLSTMSolver(Solver):
     """Learned gradient solver: g = ConvLSTM(α ∇ₓU, h, c); x ← x − H(g).
 
     α is the inverse RMS of the first gradient of each sample (held for all iterations), so
@@ -223,7 +217,7 @@ class ConvLSTMSolver(nn.Module):
         return x - scale * dx, {**state, "h": h, "c": c}
 
 
-class FoldedSolver(nn.Module):
+class FoldedSolver(Solver):
     """Run the solver ``inner`` with spatial axis ``axis`` folded into the channels
     (as :class:`varda.core.priors.fold.FoldedPrior` does for priors): ``(B, C, T, S)`` → ``(B, C·S, T)``."""
 
@@ -254,10 +248,10 @@ class FoldedSolver(nn.Module):
         return unfold_axis(z, x.shape, self.axis), state
 
 
-SOLVERS: dict[str, type[nn.Module]] = {"fsgd": FSGD, "lstm": ConvLSTMSolver, "fold": FoldedSolver}
+SOLVERS: dict[str, type[Solver]] = {"fsgd": FSGD, "lstm": ConvLSTMSolver, "fold": FoldedSolver}
 
 
-def build_solver(config: dict) -> nn.Module:
+def build_solver(config: dict) -> Solver:
     """Build a solver from ``{"type": name, **options}``; unknown names list the valid ones."""
     cfg = dict(config)
     kind = cfg.pop("type", None)

@@ -6,11 +6,12 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from varda.core.components import Prior
 from varda.core.priors.registry import register
 
 
 @register("ae")
-class DenseAE(nn.Module):
+class DenseAE(Prior):
     """Fully connected auto-encoder with one hidden layer each side.
 
     Args:
@@ -29,9 +30,6 @@ class DenseAE(nn.Module):
         self.decoder = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, n))
         self.config = {"shape": list(self.shape), "hidden": hidden, "latent": latent}
 
-    def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
-        """Per spatial axis, whether fields cannot be tiled along it: never for this patch-sized auto-encoder."""
-        return (False,) * ndim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encoder(x.reshape(x.shape[0], -1))).reshape(x.shape)

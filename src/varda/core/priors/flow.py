@@ -5,11 +5,12 @@ import torch
 from torch import nn
 
 from varda.core.ode import build_ode, rk4_step
+from varda.core.components import Prior
 from varda.core.priors.registry import register
 
 
 @register("flow")
-class ODEFlowPrior(nn.Module):
+class ODEFlowPrior(Prior):
     """Φ(x)[t] = x[t] for t = 0 and Φ(x)[t] = RK4(ode, x[t − 1], dt) for t ≥ 1.
 
     The state is ``(B, C, *spatial)`` with time on spatial axis ``time_axis``; the ODE sees

@@ -11,11 +11,12 @@ import torch
 from torch import nn
 
 from varda.core.nn import fold_axis, unfold_axis
+from varda.core.components import Prior
 from varda.core.priors.registry import build_prior, register
 
 
 @register("fold")
-class FoldedPrior(nn.Module):
+class FoldedPrior(Prior):
     """Apply the prior ``inner`` with spatial axis ``axis`` folded into the channels.
 
     Args:

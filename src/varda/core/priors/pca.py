@@ -6,11 +6,12 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from varda.core.components import Prior
 from varda.core.priors.registry import register
 
 
 @register("pca")
-class PCAPrior(nn.Module):
+class PCAPrior(Prior):
     """Projection on the leading principal components of the training fields.
 
     Args:
@@ -30,10 +31,6 @@ class PCAPrior(nn.Module):
         self.components = nn.Parameter(torch.linalg.qr(torch.randn(n, n_components))[0])
         self.config = {"shape": list(self.shape), "n_components": n_components}
 
-    def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
-        """Per spatial axis, whether fields cannot be tiled along it: never for this
-        patch-sized projection."""
-        return (False,) * ndim
 
     @torch.no_grad()
     def fit(self, data: torch.Tensor) -> "PCAPrior":

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
-from torch import nn
-
+from varda.core.components import Prior
 from varda.errors import unknown_choice
 
-PRIORS: dict[str, type[nn.Module]] = {}
+PRIORS: dict[str, type[Prior]] = {}
 
 T = TypeVar("T", bound=type)
 
@@ -21,7 +20,7 @@ def register(name: str) -> Callable[[T], T]:
     return add
 
 
-def build_prior(config: dict) -> nn.Module:
+def build_prior(config: dict) -> Prior:
     """Build a prior from ``{"type": name, **options}``; unknown names list the valid ones."""
     cfg = dict(config)
     kind = cfg.pop("type", None)

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from varda.core.nn import AVG_POOL, CONV, CONV_T, PaddedConv, as_tuple
+from varda.core.components import Prior
 from varda.core.priors.registry import register
 
 # Compute the three convolutions of a bilinear unit as one convolution with their weights
@@ -54,7 +55,7 @@ class ScaleBranch(nn.Sequential):
 
 
 @register("unet")
-class TwoScaleUNet(nn.Module):
+class TwoScaleUNet(Prior):
     """Φ(x) = Up(Φ1(Dw(x))) + Φ2(x).
 
     Args:

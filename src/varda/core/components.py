@@ -1,0 +1,48 @@
+"""The interfaces of a model's parts. Each part describes itself: its JSON-able ``config``
+(from which its registry rebuilds it), which spatial axes a field cannot be tiled along
+(:meth:`fixed_axes`), and for solvers which inputs they consume (:attr:`Solver.n_inputs`).
+Layers above the core ask the parts, never read their configs."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class Component(nn.Module):
+    """Base of priors, solvers and first guesses."""
+
+    #: the options the part was built with (``{"type": name, **config}`` rebuilds it)
+    config: dict
+
+    def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
+        """Per spatial axis, True where a field cannot be tiled or padded along it, so its
+        length must equal the model's patch (default: every axis tiles)."""
+        return (False,) * ndim
+
+
+class Prior(Component):
+    """A prior operator Φ: a state ``(B, C, *spatial)`` to a state of the same shape."""
+
+
+class Solver(Component):
+    """A gradient-based solver: one iteration maps ``(x, g, state)`` to ``(x', state')``."""
+
+    @property
+    def n_inputs(self) -> int:
+        """Input groups the solver consumes along channels: 1 (∇ₓU), 3 (``[∇data, ∇prior,
+        Ω]``) or 4 (the same and the prior residual)."""
+        return 1
+
+    def init_state(self, x: torch.Tensor, grad: torch.Tensor, n_iter: "int | None" = None) -> Any:
+        """The solver's state before the first iteration."""
+        raise NotImplementedError
+
+    def step(self, x: torch.Tensor, grad: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """One iteration: the new state estimate and solver state."""
+        raise NotImplementedError
+
+
+class FirstGuess(Component):
+    """A learned first guess x₀ = G(y, Ω) where the solver starts."""
