@@ -28,9 +28,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# -E: read every page again, so that a warning is never hidden by an earlier build; -n: every
+# cross-reference must resolve; linkcheck: local links (web links are skipped: builds run offline)
 docs: $(STAMP)
-	$(VENV)/bin/sphinx-build -W --keep-going -n -b html docs docs/_build/html
-	$(VENV)/bin/sphinx-build -W --keep-going -b linkcheck -D linkcheck_ignore='https?://.*' docs docs/_build/linkcheck
+	$(VENV)/bin/sphinx-build -E -W --keep-going -n -q -d docs/_build/doctrees -b html docs docs/_build/html
+	$(VENV)/bin/sphinx-build -W --keep-going -n -q -d docs/_build/doctrees -b linkcheck docs docs/_build/linkcheck
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
