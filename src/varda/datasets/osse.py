@@ -413,7 +413,7 @@ def altimeter_mask(template: xr.DataArray, *, tracks_per_day: int = 2, cycle_day
                    angle: float = 30.0, width: float = 1.0, seed: int = 0,
                    land: "xr.DataArray | None" = None) -> xr.DataArray:
     """Nadir altimeter ground tracks: thin (``width`` grid points) ascending and descending
-    tracks, tilted ±``angle`` degrees from north, repeating every ``cycle_days`` days.
+    tracks, tilted by ± ``angle`` degrees from north, repeating every ``cycle_days`` days.
 
     Each day shows ``tracks_per_day`` ascending and as many descending tracks; over one repeat
     cycle the tracks interleave (the day order is a seeded permutation) so that the union of a
