@@ -1,6 +1,6 @@
 """The interfaces of a model's parts. Each part describes itself: its JSON-able ``config``
 (from which its registry rebuilds it), which spatial axes a field cannot be tiled along
-(:meth:`fixed_axes`), and for solvers which inputs they consume (:attr:`Solver.n_inputs`).
+(:meth:`Component.fixed_axes`), and for solvers which inputs they consume (:attr:`Solver.n_inputs`).
 Layers above the core ask the parts, never read their configs."""
 from __future__ import annotations
 
