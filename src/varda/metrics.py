@@ -56,7 +56,8 @@ def _pair(estimate, reference, mask=None):
             if isinstance(mask, xr.DataArray):
                 extra = set(mask.dims) - set(reference.dims)
                 if extra:
-                    raise InputError(f"mask has dims {sorted(extra)} the reference lacks")
+                    raise InputError(f"mask has dims {sorted(map(str, extra))} the reference "
+                                     "lacks")
                 mask = mask.broadcast_like(reference).transpose(*reference.dims).values
     else:
         est, ref = np.asarray(estimate, np.float64), np.asarray(reference, np.float64)

@@ -116,11 +116,11 @@ def as_field(da: xr.DataArray, time_dim: "str | None" = None, *, min_obs: int = 
                          "least one spatial dim")
     if sorted_time:
         check_time_sorted(da, tdim)
-    order = (tdim,) + tuple(d for d in da.dims if d != tdim)
+    order = (tdim,) + tuple(str(d) for d in da.dims if d != tdim)
     arr = np.asarray(da.transpose(*order).values, dtype=np.float64)
     spatial_shape = arr.shape[1:]
     flat = arr.reshape(arr.shape[0], -1)
-    ocean = np.isfinite(flat).any(axis=0)
+    ocean = np.asarray(np.isfinite(flat).any(axis=0))
     if not ocean.any():
         raise InputError(f"{name!r} has no ocean point: every value is NaN (land = NaN at every "
                          "time step); check the variable and the time range")

@@ -92,7 +92,8 @@ class _Spectral:
         return self.irfft(-1j * self.ky * ph), self.irfft(1j * self.kx * ph), ph
 
     def tendency(self, wh: np.ndarray, qh: np.ndarray, drag: float, grad: float,
-                 relax: float) -> tuple[np.ndarray, np.ndarray]:
+                 relax: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """(dω̂/dt, dq̂/dt, max |velocity|)."""
         ph = -wh * self.inv_k2
         ikx, iky = 1j * self.kx, 1j * self.ky
         # one inverse transform of the six fields (fewer, larger FFT calls: faster)
