@@ -100,7 +100,7 @@ def read_idx(path: "str | os.PathLike", *, magic: int = IMAGE_MAGIC) -> np.ndarr
 
     Args:
         path: the file.
-        magic: the expected magic number (:data:`IMAGE_MAGIC` or :data:`LABEL_MAGIC`).
+        magic: the expected magic number (``IMAGE_MAGIC`` or ``LABEL_MAGIC``).
 
     Raises:
         InputError: a missing file, a wrong magic number, a truncated or over-long file, or
