@@ -1,6 +1,8 @@
 """The Lorenz-96 experiment: generator, R-score normalisation, quick path, shipped models."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -134,13 +136,27 @@ def test_fourdvar_with_a_model_prior_uses_its_normalisation():
     assert np.isfinite(other).all() and not np.allclose(other, plain, atol=1e-2)
 
 
-def test_quick_path_end_to_end_tiny():
+def test_command_line_runs_every_row_and_writes_the_table(tmp_path):
+    """``python -m experiments.l96.run`` at the smallest size: every row, JSON and table."""
+    from experiments.l96 import run
+
     torch.manual_seed(0)
-    res = runner.run_quick(size="tiny", threads=1, log=lambda s: None)
+    out = tmp_path / "table.json"
+    assert run.main(["--size", "tiny", "--threads", "1", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
     assert set(res["rows"]) == set(settings.ROWS)
+    assert res["command"].startswith("python -m experiments.l96.run --size tiny")
     for row, r in res["rows"].items():
         assert np.isfinite(r["test"]["r_score"]) and r["test"]["r_score"] > 0, row
     assert report.markdown_table(res).count("\n") == len(settings.ROWS) + 2
+
+
+def test_a_second_training_stage_continues_the_row():
+    """A row's ``then`` settings train the same model again (rk4_lstm's two stages)."""
+    res = runner.run_row("rk4_lstm", size="tiny", log=lambda s: None,
+                         overrides={"then": {"n_iter": 3, "lr": 1e-3, "ramp": [0.0]}})
+    assert [h["n_iter"] for h in res["history"]][-1] == 3
+    assert res["epochs_run"] == 2          # one epoch per stage at the tiny size
 
 
 @pytest.mark.parametrize("name,max_r", [("l96-unet-joint", 0.025), ("l96-rk4-lstm", 0.06)])
