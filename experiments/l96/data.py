@@ -72,8 +72,8 @@ def time_crops(t: torch.Tensor, crop: int) -> torch.Tensor:
 
 def overlapping_crops(t: torch.Tensor, crop: int, stride: int) -> torch.Tensor:
     """``(N, C, T, S)`` → ``(N·n, C, crop, S)``: crops of ``crop`` steps every ``stride``,
-    ordered by start then window (the sample order the session-5 runs were trained with, so
-    their recorded commands rebuild the same models; :func:`time_crops` orders by window)."""
+    ordered by start then window (the order the shipped models were trained with, so their
+    commands rebuild the same models; :func:`time_crops` orders by window)."""
     if t.shape[2] < crop:
         raise ValueError(f"crop {crop} is longer than the windows ({t.shape[2]})")
     starts = range(0, t.shape[2] - crop + 1, stride)

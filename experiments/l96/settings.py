@@ -136,9 +136,15 @@ for _size in ("quick", "tiny"):     # small sizes: the cold row is the row witho
         k: v for k, v in SETTINGS[_size]["unet_joint"].items()
         if k not in ("first_guess", "fg_budget", "fg_options")}
 
-# the paper's shared-mask variant trains exactly like the independent-mask row
+# the paper's shared-mask variant trains like the independent-mask row; at full size it was
+# run with the earlier row-3 schedule (40-step crops, K up to 24, full-resolution ConvLSTM)
 for _size in SETTINGS.values():
     _size["unet_joint_shared"] = dict(_size["unet_joint"])
+SETTINGS["full"]["unet_joint_shared"] = {
+    **{k: v for k, v in SETTINGS["full"]["unet_joint"].items() if k != "solver_coarsen"},
+    "n_iter": 24, "crop": 40, "batch_size": 32, "k_levels": [2, 4, 6, 8, 12, 16, 20, 24],
+    "ramp": [0.05, 0.1, 0.17, 0.25, 0.35, 0.47, 0.6], "test_iters": [16, 20, 24],
+    "train_seed": 1}
 
 AXES = ("time", "site")
 PERIODIC = [False, True]          # time is not periodic, the 40 sites are

@@ -36,7 +36,7 @@ def full_fp32() -> Iterator[None]:
     cuDNN settings.
 
     torch lets cuDNN convolutions use TF32 (10-bit mantissa) by default. Through K solver
-    iterations that rounding grows: with session 6's Lorenz-96 model at K = 36 the GPU field
+    iterations that rounding grows: with a Lorenz-96 U-Net model at K = 36 the GPU field
     differed from the CPU's by 1.8e-3 on average and up to 0.33 (raw units); without TF32 by
     1.7e-5 and 0.028, at the same speed on an H200 (``benchmarks/bench_gpu.py``). No effect on
     the CPU."""
