@@ -9,7 +9,7 @@ a gap-filler that leaves holes must not score better for it.
 * :func:`rmse`, :func:`bias` (estimate − reference), :func:`mu_score` (µ = 1 − RMSE / RMS of
   the reference, as in the ocean data challenges; pass anomalies, e.g. minus a climatology,
   for the RMS to mean something);
-* :func:`gradient_rmse`: RMSE of the gradient magnitude |∇x| (fronts), per km or per grid step;
+* :func:`gradient_rmse`: RMSE of the gradient magnitude ‖∇x‖ (fronts), per km or per grid step;
 * :func:`effective_resolution`: the smallest wavelength λx resolved, where the spectral score
   1 − PSD(estimate − reference) / PSD(reference) falls to 0.5 (Ballarotta et al. 2019, "On the
   resolutions of ocean altimetry maps", Ocean Science 15; the ocean-data-challenges 2020a SSH
@@ -135,7 +135,7 @@ def mu_score(estimate: "xr.DataArray | np.ndarray", reference: "xr.DataArray | n
 def gradient_magnitude_array(field: np.ndarray, *, y_axis: int, x_axis: int,
                              dy: "float | np.ndarray" = 1.0, dx: "float | np.ndarray" = 1.0
                              ) -> np.ndarray:
-    """|∇field| with ``np.gradient`` (centred inside, one-sided at the edges; NaN next to
+    """‖∇field‖ with ``np.gradient`` (centred inside, one-sided at the edges; NaN next to
     NaN). ``dy``/``dx``: grid steps (scalars) or coordinate arrays along the axes; ``dx`` may
     also be an array broadcastable to ``field`` giving the local step (e.g. km per degree of
     longitude at each latitude)."""
@@ -162,7 +162,7 @@ def gradient_rmse(estimate: "xr.DataArray | np.ndarray", reference: "xr.DataArra
                   mask: "xr.DataArray | np.ndarray | None" = None, *, units: str = "km",
                   lat_dim: "str | None" = None, lon_dim: "str | None" = None,
                   axes: tuple[int, int] = (-2, -1)) -> float:
-    """RMSE of the gradient magnitude |∇x| (how well fronts are reproduced).
+    """RMSE of the gradient magnitude ‖∇x‖ (how well fronts are reproduced).
 
     Args:
         estimate, reference: DataArrays with latitude/longitude dims (or arrays, whose
