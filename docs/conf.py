@@ -28,6 +28,7 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 # Markdown pages
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath"]
 myst_heading_anchors = 3
+myst_update_mathjax = False  # keep the configuration the same for the html and linkcheck passes
 
 # API reference from the docstrings (numpy- and Google-style through napoleon)
 autodoc_member_order = "bysource"
