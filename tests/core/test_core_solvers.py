@@ -337,3 +337,21 @@ def test_components_describe_their_fixed_axes_and_inputs():
                                    "periodic": [False, False, True]},
                          "solver": {"type": "lstm", "ndim": 3, "hidden": 4}})
     assert model.fixed_axes == (False, False, True)
+
+
+def test_components_say_which_lengths_their_grids_need():
+    """U-Net pooling and ConvLSTM coarsening factors combine (least common multiple) into the
+    model's size_multiples, which callers check before training."""
+    from varda.core import build_model
+
+    model = build_model({"axes": ["t", "y", "x"], "patch_shape": [4, 8, 8],
+                         "prior": {"type": "unet", "ndim": 3, "hidden": 4, "pool": [1, 2, 2]},
+                         "solver": {"type": "lstm", "ndim": 3, "hidden": 4,
+                                    "coarsen": [2, 1, 4]}})
+    assert model.size_multiples == (2, 2, 4)
+    folded = build_model({"axes": ["t", "s"], "patch_shape": [8, 6],
+                          "prior": {"type": "fold", "axis": 1,
+                                    "inner": {"type": "unet", "ndim": 1, "channels": 6,
+                                              "hidden": 4, "pool": 4}},
+                          "solver": {"type": "fsgd"}})
+    assert folded.size_multiples == (4, 1)

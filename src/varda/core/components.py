@@ -21,6 +21,11 @@ class Component(nn.Module):
         length must equal the model's patch (default: every axis tiles)."""
         return (False,) * ndim
 
+    def size_multiples(self, ndim: int) -> tuple[int, ...]:
+        """Per spatial axis, the factor a field's length must be a multiple of (pooling,
+        coarsening; default 1: any length)."""
+        return (1,) * ndim
+
 
 class Prior(Component):
     """A prior operator Φ: a state ``(B, C, *spatial)`` to a state of the same shape."""

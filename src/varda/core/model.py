@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import warnings
 from typing import Any, Mapping, Sequence
 
@@ -121,11 +122,24 @@ class VarModel(nn.Module):
         first guess say of themselves (periodic padding, an axis folded into channels, the
         state axes of an ODE-flow prior)."""
         nd = len(self.axes)
-        parts = [self.prior, self.solver] + ([self.first_guess] if self.first_guess is not None else [])
         out = [False] * nd
-        for part in parts:
+        for part in self._parts():
             out = [a or bool(b) for a, b in zip(out, part.fixed_axes(nd))]
         return tuple(out)
+
+    @property
+    def size_multiples(self) -> tuple[int, ...]:
+        """Per model axis, the factor a patch length must be a multiple of: the least common
+        multiple of what the prior, the solver and the first guess need (U-Net pooling,
+        ConvLSTM coarsening)."""
+        nd = len(self.axes)
+        out = [1] * nd
+        for part in self._parts():
+            out = [math.lcm(a, int(b)) for a, b in zip(out, part.size_multiples(nd))]
+        return tuple(out)
+
+    def _parts(self) -> "list[Component]":
+        return [self.prior, self.solver] + ([self.first_guess] if self.first_guess is not None else [])
 
     def normalize(self, v: torch.Tensor) -> torch.Tensor:
         return (v - self.norm_mean) / self.norm_std

@@ -12,7 +12,8 @@ PRESET_SOLVERS = ("lstm", "fsgd")
 def model_config(axes: Sequence[str], patch_shape: Sequence[int], *, prior: str = "unet",
                  solver: str = "lstm", hidden: int = 16, periodic: Sequence[str] = (),
                  pool: "int | Sequence[int]" = 2, n_components: int = 20, n_iter: int = 10,
-                 first_guess: bool = False) -> dict:
+                 first_guess: bool = False, fold: "str | None" = None,
+                 split_grad: bool = False) -> dict:
     """A :func:`varda.core.build_model` config for fields with ``axes`` of ``patch_shape``.
 
     Args:
@@ -28,6 +29,11 @@ def model_config(axes: Sequence[str], patch_shape: Sequence[int], *, prior: str 
         first_guess: add a learned first guess (a bidirectional ConvGRU smoother run along the
             first axis, which must be time, with ``hidden`` channels; see
             :mod:`varda.core.first_guess`); it needs truth to train.
+        fold: an axis (e.g. ``"time"``) folded into the channels of the U-Net and the ConvLSTM,
+            which then run on the other axes: a short time window seen whole by 2-D
+            convolutions, as in 4DVarNet (several times cheaper than 3-D convolutions). The
+            PCA and AE priors see the whole patch anyway and ignore it.
+        split_grad: the ConvLSTM sees the data and prior terms of ∇U separately, plus Ω.
     """
     axes, patch_shape = list(axes), [int(p) for p in patch_shape]
     if not 1 <= len(axes) <= 3 or len(axes) != len(patch_shape):
@@ -37,7 +43,19 @@ def model_config(axes: Sequence[str], patch_shape: Sequence[int], *, prior: str 
         raise ValueError(f"periodic axes {sorted(unknown)} are not among the axes {axes}")
     per = [a in periodic for a in axes]
     nd = len(axes)
-    if prior == "unet":
+    if fold is not None and fold not in axes:
+        raise ValueError(f"fold={fold!r} is not among the axes {axes}")
+    if fold is not None and nd < 2:
+        raise ValueError(f"folding {fold!r} into channels needs at least two axes, got {axes}")
+    f_ax = axes.index(fold) if fold is not None else None
+    f_per = [p for i, p in enumerate(per) if i != f_ax]
+    f_pool = pool if isinstance(pool, int) or f_ax is None else \
+        [q for i, q in enumerate(pool) if i != f_ax]
+    if prior == "unet" and f_ax is not None:
+        p = {"type": "fold", "axis": f_ax,
+             "inner": {"type": "unet", "ndim": nd - 1, "channels": patch_shape[f_ax],
+                       "hidden": hidden, "pool": f_pool, "periodic": f_per}}
+    elif prior == "unet":
         p = {"type": "unet", "ndim": nd, "hidden": hidden, "pool": pool, "periodic": per}
     elif prior == "pca":
         p = {"type": "pca", "shape": [1, *patch_shape], "n_components": n_components}
@@ -46,8 +64,16 @@ def model_config(axes: Sequence[str], patch_shape: Sequence[int], *, prior: str 
              "latent": n_components}
     else:
         raise unknown_choice("prior", prior, list(PRESET_PRIORS))
-    if solver == "lstm":
+    if solver == "lstm" and f_ax is not None:
+        s = {"type": "fold", "axis": f_ax,
+             "inner": {"type": "lstm", "ndim": nd - 1, "channels": patch_shape[f_ax],
+                       "hidden": hidden, "periodic": f_per}}
+        if split_grad:
+            s["inner"]["split_grad"] = True
+    elif solver == "lstm":
         s = {"type": "lstm", "ndim": nd, "hidden": hidden, "periodic": per}
+        if split_grad:
+            s["split_grad"] = True
     elif solver == "fsgd":
         s = {"type": "fsgd", "step": 0.05, "learn_step": True}
     else:

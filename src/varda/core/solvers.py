@@ -145,6 +145,10 @@ class ConvLSTMSolver(Solver):
         ``split_grad``) or 4 (the same and the prior residual, with ``residual_input``)."""
         return self.n_groups
 
+    def size_multiples(self, ndim: int) -> tuple[int, ...]:
+        """Per spatial axis, the coarsening factor of the grid the cell runs on."""
+        return self.coarsen
+
     def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
         """Per spatial axis, whether fields cannot be tiled along it: the periodic axes (a
         tile's wrap-around padding would join its own edges, not the field's)."""
@@ -231,6 +235,12 @@ class FoldedSolver(Solver):
     def n_inputs(self) -> int:
         """Input groups of the inner solver."""
         return int(self.inner.n_inputs)
+
+    def size_multiples(self, ndim: int) -> tuple[int, ...]:
+        """Per spatial axis, the inner part's factors on the axes it sees (1 on the folded one)."""
+        axis = self.axis % ndim
+        inner = iter(self.inner.size_multiples(ndim - 1))
+        return tuple(1 if i == axis else int(next(inner)) for i in range(ndim))
 
     def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
         """Per spatial axis, whether fields cannot be tiled along it: the folded axis (it

@@ -30,6 +30,12 @@ class FoldedPrior(Prior):
         self.inner = build_prior(inner)
         self.config = {"inner": dict(inner), "axis": self.axis}
 
+    def size_multiples(self, ndim: int) -> tuple[int, ...]:
+        """Per spatial axis, the inner part's factors on the axes it sees (1 on the folded one)."""
+        axis = self.axis % ndim
+        inner = iter(self.inner.size_multiples(ndim - 1))
+        return tuple(1 if i == axis else int(next(inner)) for i in range(ndim))
+
     def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
         """Per spatial axis, whether fields cannot be tiled along it: the folded axis (it
         became channels) and the inner part's fixed axes among the others."""

@@ -98,6 +98,10 @@ class TwoScaleUNet(Prior):
         if blind:
             self.config["blind"] = True
 
+    def size_multiples(self, ndim: int) -> tuple[int, ...]:
+        """Per spatial axis, the pooling factor (the coarse branch halves the grid by it)."""
+        return self.pool
+
     def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
         """Per spatial axis, whether fields cannot be tiled along it: the periodic axes (a
         tile's wrap-around padding would join its own edges, not the field's)."""
