@@ -99,8 +99,9 @@ def main(argv: "list[str] | None" = None) -> int:
     workers = args.workers if args.workers is not None else (1 if args.quick else 2)
     out = args.out or S.RUNS_DIR / ("quick" if args.quick else "full")
     out.mkdir(parents=True, exist_ok=True)
-    # seed-independent rows run once
-    jobs = [(g, s) for g in groups_for(args.rows) for s in (seeds if g != "zero" else seeds[:1])]
+    # extra rows (and the seed-free zero_fill) run for the first seed only
+    jobs = [(g, s) for g in groups_for(args.rows)
+            for s in (seeds[:1] if g in S.FIRST_SEED_ONLY else seeds)]
     t0 = time.perf_counter()
     parts = run_jobs(jobs, quick=args.quick, data_dir=args.data, out=out, workers=workers)
     rows = report.merge(parts)
