@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from varda.baselines.climatology import climatology_fill, linear_time_fill
 from varda.baselines.dineof import cloud_holdout, dineof, dineof_array
-from varda.baselines.oi import oi_cross_validate, optimal_interpolation
+from varda.baselines.oi import oi_cross_validate, optimal_interpolation, running_background
 from varda.datasets.osse import cloud_mask, make_sst_osse
 from varda.errors import InputError
 
@@ -137,6 +137,42 @@ def test_dineof_chooses_the_right_number_of_modes():
         curve = np.asarray(out.attrs["dineof_cv_rmse"])
         assert curve[rank - 1] < 0.1 * curve[rank - 2]            # the last true mode matters
         assert len(out.attrs["dineof_cv_modes"]) == len(curve)
+
+
+def test_dineof_time_filter_helps_smooth_modes_under_noise():
+    rng = np.random.default_rng(3)
+    nt, ns = 60, 120
+    days = np.arange(nt)
+    u = np.stack([np.sin(2 * np.pi * days / 40), np.cos(2 * np.pi * days / 25)], axis=1)
+    x = 10 + u @ rng.standard_normal((2, ns)) * 2
+    truth = xr.DataArray(x.reshape(nt, 10, 12), dims=("time", "lat", "lon"),
+                         coords=grid(nt, 10, 12))
+    noisy = truth + rng.normal(0, 1.0, truth.shape)
+    gappy = noisy.where(cloud_mask(truth, missing_fraction=0.6, scale=1.5, seed=0))
+    gaps = gappy.isnull().values
+
+    def err(out):
+        return float(np.sqrt(np.mean((out - truth).values[gaps] ** 2)))
+
+    plain = dineof(gappy, n_modes=2)
+    filtered = dineof(gappy, n_modes=2, time_filter=2.0)
+    assert filtered.attrs["dineof_time_filter"] == 2.0
+    assert err(filtered) < err(plain)
+    with pytest.raises(InputError, match="time_filter"):
+        dineof(gappy, n_modes=2, time_filter=-1.0)
+
+
+def test_running_background_tracks_slow_signals_and_falls_back_to_the_mean():
+    days = np.arange(200.0)
+    slow = np.sin(2 * np.pi * days / 365)[:, None] * np.ones((1, 3))
+    obs = np.where(np.random.default_rng(0).random(slow.shape) < 0.5, slow, np.nan)
+    bg = running_background(obs, days, 10.0)
+    assert np.abs(bg - slow)[30:-30].max() < 0.1               # follows the seasonal ramp
+    mean_only = running_background(obs, days, None)
+    np.testing.assert_allclose(mean_only, np.nanmean(obs, axis=0)[None].repeat(200, 0))
+    yearly = running_background(obs[::50], days[::50] * 7.3, 10.0)   # sparse in time
+    np.testing.assert_allclose(yearly, np.nanmean(obs[::50], axis=0)[None].repeat(4, 0),
+                               atol=1e-12)
 
 
 def test_cloud_holdout_is_a_cloud_shaped_subset():

@@ -239,13 +239,13 @@ class SpectralScore:
 
 def spectral_score_array(est: np.ndarray, ref: np.ndarray, *, spacing: float = 1.0,
                          nperseg: "int | None" = None, threshold: float = 0.5,
-                         units: str = "grid", min_segments: int = 4) -> SpectralScore:
+                         units: str = "grid", min_segments: int = 8) -> SpectralScore:
     """Effective resolution along the last axis of ``est`` and ``ref`` (every other axis is a
     row to average over).
 
     Each row is cut into half-overlapping segments of ``nperseg`` points (default: the whole
-    row, halved until at least ``min_segments`` NaN-free segments exist); only segments finite
-    in both fields are used. Periodograms use a Hann window and linear detrending.
+    row, shortened by 10 % steps until at least ``min_segments`` NaN-free segments exist);
+    only segments finite in both fields are used. Periodograms use a Hann window and linear detrending.
     """
     if est.shape != ref.shape:
         raise InputError(f"estimate shape {est.shape} differs from reference shape {ref.shape}")
@@ -261,9 +261,9 @@ def spectral_score_array(est: np.ndarray, ref: np.ndarray, *, spacing: float = 1
         step = max(seg // 2, 1)
         win = np.lib.stride_tricks.sliding_window_view(finite, seg, axis=1)[:, ::step]
         ok = win.all(axis=-1)
-        if ok.sum() >= min_segments or nperseg is not None or seg // 2 < 8:
+        if ok.sum() >= min_segments or nperseg is not None or seg <= 8:
             break
-        seg //= 2
+        seg = max(8, int(seg * 0.9))  # the longest segments that fit between land and gaps
     if ok.sum() == 0:
         raise InputError(f"no NaN-free segment of {seg} points along the spectral dim: too "
                          "much land or too many gaps; choose a smaller nperseg or a region "
@@ -308,7 +308,7 @@ def effective_resolution(estimate: "xr.DataArray | np.ndarray",
         spacing: length of one grid step. Default: km at the mean latitude when ``dim`` has a
             longitude coordinate in degrees and a latitude coordinate exists
             (R·cos φ̄·Δλ), else the coordinate's median step, else 1 (grid steps).
-        nperseg: segment length (default: the whole ``dim``, halved until enough land-free
+        nperseg: segment length (default: the whole ``dim``, shortened until enough land-free
             segments exist).
         threshold: the score level defining λx (0.5 in the data challenges).
         lat_dim: the latitude coordinate (default ``lat``/``latitude``).

@@ -29,7 +29,7 @@ import scipy.linalg
 import scipy.sparse.linalg
 import xarray as xr
 
-from varda.baselines._fields import as_field
+from varda.baselines._fields import as_field, time_in_days
 from varda.errors import InputError
 
 
@@ -45,22 +45,41 @@ class DineofResult:
     n_holdout: int = 0
 
 
-def _low_rank(b: np.ndarray, k: int) -> np.ndarray:
-    """Best rank-``k`` approximation of ``b`` (truncated SVD)."""
+def _low_rank(b: np.ndarray, k: int, smoother: "np.ndarray | None" = None) -> np.ndarray:
+    """Best rank-``k`` approximation of ``b`` (truncated SVD); with a ``(time, time)``
+    ``smoother`` S, the projection of ``b`` on the leading eigenvectors of the filtered
+    temporal covariance S·b·bᵀ·Sᵀ (smooth temporal modes)."""
     n_t, n_s = b.shape
     small = min(n_t, n_s)
     if k >= small:
         return b.copy()
+    if smoother is not None:
+        g = b @ b.T if n_t <= n_s else b @ (b.T @ np.eye(n_t))
+        g = smoother @ g @ smoother.T
+        u = _top_eigenvectors(g, k)
+        return u @ (u.T @ b)
     if small > 3000:
         u, s, vt = scipy.sparse.linalg.svds(b, k=k, random_state=0)
         return (u * s) @ vt
     g = b @ b.T if n_t <= n_s else b.T @ b
+    u = _top_eigenvectors(g, k)
+    return u @ (u.T @ b) if n_t <= n_s else (b @ u) @ u.T
+
+
+def _top_eigenvectors(g: np.ndarray, k: int) -> np.ndarray:
     n = g.shape[0]
     if n <= 400:  # NumPy's full eigh has less overhead than SciPy's subset for small n
-        u = np.linalg.eigh(g)[1][:, n - k:]
-    else:
-        u = scipy.linalg.eigh(g, subset_by_index=[n - k, n - 1])[1]
-    return u @ (u.T @ b) if n_t <= n_s else (b @ u) @ u.T
+        return np.linalg.eigh(g)[1][:, n - k:]
+    return scipy.linalg.eigh(g, subset_by_index=[n - k, n - 1])[1]
+
+
+def time_smoother(times: np.ndarray, width: float) -> np.ndarray:
+    """Row-normalised Gaussian smoothing matrix ``(time, time)`` of standard deviation
+    ``width`` (in the units of ``times``): the temporal filter of Alvera-Azcárate et al.
+    (2009) applied to the temporal covariance."""
+    d = (times[:, None] - times[None, :]) / width
+    w = np.exp(-0.5 * d * d)
+    return w / w.sum(axis=1, keepdims=True)
 
 
 def cloud_holdout(observed: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -101,12 +120,12 @@ def cloud_holdout(observed: np.ndarray, fraction: float, rng: np.random.Generato
 
 
 def _converge(a: np.ndarray, free: np.ndarray, k: int, tol: float, max_iter: int,
-              scale: float, center: str) -> int:
+              scale: float, center: str, smoother: "np.ndarray | None") -> int:
     """Iterate ``a[free] ← (mean + rank-k reconstruction)[free]`` in place; iterations run."""
     n_free = max(int(free.sum()), 1)
     for it in range(1, max_iter + 1):
         mu = a.mean(axis=0) if center == "pixel" else a.mean()
-        rec = _low_rank(a - mu, k) + mu
+        rec = _low_rank(a - mu, k, smoother) + mu
         delta = rec[free] - a[free]
         a[free] = rec[free]
         if np.sqrt(np.sum(delta ** 2) / n_free) <= tol * scale:
@@ -117,7 +136,8 @@ def _converge(a: np.ndarray, free: np.ndarray, k: int, tol: float, max_iter: int
 def dineof_array(values: np.ndarray, *, n_modes: "int | None" = None,
                  max_modes: "int | None" = None, cv_fraction: float = 0.03,
                  tol: float = 1e-3, max_iter: int = 300, patience: int = 3,
-                 center: str = "pixel", seed: int = 0) -> DineofResult:
+                 center: str = "pixel", times: "np.ndarray | None" = None,
+                 time_filter: "float | None" = None, seed: int = 0) -> DineofResult:
     """DINEOF on a ``(time, space)`` matrix (NaN = missing; every column observed at least
     once).
 
@@ -135,6 +155,10 @@ def dineof_array(values: np.ndarray, *, n_modes: "int | None" = None,
         center: ``"pixel"``: the model is each pixel's time mean plus ``k`` modes (the mean
             re-estimated at every iteration); ``"global"``: one overall mean plus ``k`` modes
             (the classical DINEOF; the time-mean pattern then takes a mode).
+        times: ``(n_time,)`` times (e.g. days), for ``time_filter`` (default: 0, 1, 2, …).
+        time_filter: if given, the width (in the units of ``times``) of a Gaussian filter of
+            the temporal covariance (Alvera-Azcárate et al. 2009, Ocean Sci. 5, 475–485):
+            smooth temporal modes, better for daily data whose gaps persist a few days.
         seed: seeds the held-out subset.
 
     Returns:
@@ -161,6 +185,14 @@ def dineof_array(values: np.ndarray, *, n_modes: "int | None" = None,
                          "(at least two per point on average)")
     scale = float(np.std(values[obs])) or 1.0
     rng = np.random.default_rng(seed)
+    smoother = None
+    if time_filter is not None:
+        if time_filter <= 0:
+            raise InputError(f"time_filter must be > 0, got {time_filter}")
+        t = np.arange(n_t, dtype=float) if times is None else np.asarray(times, float)
+        if t.shape != (n_t,):
+            raise InputError(f"times must have shape ({n_t},), got {t.shape}")
+        smoother = time_smoother(t, time_filter)
 
     if center not in ("pixel", "global"):
         raise InputError(f"center must be 'pixel' or 'global', got {center!r}")
@@ -176,7 +208,7 @@ def dineof_array(values: np.ndarray, *, n_modes: "int | None" = None,
 
     if n_modes is not None:
         a = start(obs)
-        it = _converge(a, ~obs, n_modes, tol, max_iter, scale, center)
+        it = _converge(a, ~obs, n_modes, tol, max_iter, scale, center, smoother)
         return DineofResult(a, n_modes, [], [], [it], 0)
 
     hold = cloud_holdout(obs, cv_fraction, rng)
@@ -190,7 +222,7 @@ def dineof_array(values: np.ndarray, *, n_modes: "int | None" = None,
     result = DineofResult(a, 0, n_holdout=int(hold.sum()))
     best, best_err, best_state = 0, np.inf, a.copy()
     for k in range(1, max_modes + 1):
-        it = _converge(a, free, k, tol, max_iter, scale, center)
+        it = _converge(a, free, k, tol, max_iter, scale, center, smoother)
         err = float(np.sqrt(np.mean((a[hold] - truth) ** 2)))
         result.cv_modes.append(k)
         result.cv_rmse.append(err)
@@ -202,7 +234,7 @@ def dineof_array(values: np.ndarray, *, n_modes: "int | None" = None,
     # final: the chosen mode count on all observations, warm-started from its CV state
     a = best_state
     a[hold] = values[hold]
-    result.iterations.append(_converge(a, ~obs, best, tol, max_iter, scale, center))
+    result.iterations.append(_converge(a, ~obs, best, tol, max_iter, scale, center, smoother))
     result.filled, result.n_modes = a, best
     return result
 
@@ -210,7 +242,7 @@ def dineof_array(values: np.ndarray, *, n_modes: "int | None" = None,
 def dineof(da: xr.DataArray, *, time_dim: "str | None" = None, n_modes: "int | None" = None,
            max_modes: "int | None" = None, cv_fraction: float = 0.03, tol: float = 1e-3,
            max_iter: int = 300, patience: int = 3, center: str = "pixel",
-           seed: int = 0) -> xr.DataArray:
+           time_filter: "float | None" = None, seed: int = 0) -> xr.DataArray:
     """Fill the gaps of ``da`` with DINEOF (Beckers & Rixen 2003).
 
     Args:
@@ -219,6 +251,8 @@ def dineof(da: xr.DataArray, *, time_dim: "str | None" = None, n_modes: "int | N
         time_dim: the time dim (default: ``"time"`` or the CF time axis).
         n_modes, max_modes, cv_fraction, tol, max_iter, patience, center, seed: see
             :func:`dineof_array`.
+        time_filter: width in days (datetime time coordinate; else in the coordinate's
+            units) of the temporal-covariance filter; ``None``: the classical DINEOF.
 
     Returns:
         The filled field; observed values unchanged. ``attrs``: ``gap_filling = "dineof"``,
@@ -233,14 +267,16 @@ def dineof(da: xr.DataArray, *, time_dim: "str | None" = None, n_modes: "int | N
         >>> int(filled.attrs["dineof_n_modes"]) >= 1
         True
     """
-    f = as_field(da, time_dim, min_obs=1)
+    f = as_field(da, time_dim, min_obs=1, sorted_time=time_filter is not None)
+    times = time_in_days(da, f.time_dim) if time_filter is not None else None
     res = dineof_array(f.values, n_modes=n_modes, max_modes=max_modes, cv_fraction=cv_fraction,
                        tol=tol, max_iter=max_iter, patience=patience, center=center,
-                       seed=seed)
+                       times=times, time_filter=time_filter, seed=seed)
     return f.to_dataarray(res.filled, "dineof", n_modes=res.n_modes,
                           cv_modes=np.asarray(res.cv_modes, dtype=np.int64),
                           cv_rmse=np.asarray(res.cv_rmse, dtype=np.float64),
-                          n_holdout=res.n_holdout)
+                          n_holdout=res.n_holdout,
+                          time_filter=float(time_filter) if time_filter else 0.0)
 
 
-__all__ = ["DineofResult", "dineof_array", "dineof", "cloud_holdout"]
+__all__ = ["DineofResult", "dineof_array", "dineof", "cloud_holdout", "time_smoother"]

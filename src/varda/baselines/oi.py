@@ -1,15 +1,16 @@
 """Optimal interpolation (objective analysis) with a Gaussian space–time covariance, local.
 
-Each missing point ``x`` is estimated from the anomalies ``d`` (observations minus the pixel's
-observed time mean) of its ``n_neighbors`` nearest observations in scaled space–time
-(distance in units of the length and time scales, found with ``scipy.spatial.cKDTree``)::
+Each missing point ``x`` is estimated from the anomalies ``d`` (observations minus a background
+``b``, the pixel's running climatology: :func:`running_background`) of its ``n_neighbors``
+nearest observations in scaled space–time (distance in units of the length and time scales,
+found with ``scipy.spatial.cKDTree``)::
 
-    x̂ = clim + cᵀ (C + r I)⁻¹ d,    C_ij = exp(−½ (|s_i − s_j|² / L² + (t_i − t_j)² / T²))
+    x̂ = b + cᵀ (C + r I)⁻¹ d,    C_ij = exp(−½ (|s_i − s_j|² / L² + (t_i − t_j)² / T²))
 
 with ``r`` the noise-to-signal variance ratio (Bretherton, Davis & Fandry 1976; the Gaussian
 kernel of the ocean-data-challenge OI baselines). Observations farther than ``cutoff`` scaled
 units (covariance < e^{−cutoff²/2}) are ignored; a point with none nearby gets the
-climatology. The batched small solves make it scale to a year of daily fields.
+background. The batched small solves make it scale to a year of daily fields.
 
 Distances: on the sphere (km, chord length, radius 6371 km) when the DataArray has latitude and
 longitude coordinates (``lat``/``latitude``/``nav_lat`` and ``lon``/``longitude``/``nav_lon``,
@@ -36,8 +37,8 @@ EARTH_RADIUS_KM = 6371.0
 
 def oi_array(values: np.ndarray, positions: np.ndarray, times: np.ndarray, *,
              length_scale: float, time_scale: float, noise_ratio: float = 0.05,
-             n_neighbors: int = 32, cutoff: float = 3.0, targets: "np.ndarray | None" = None,
-             chunk: int = 4096) -> np.ndarray:
+             n_neighbors: int = 16, cutoff: float = 3.0, targets: "np.ndarray | None" = None,
+             background_scale: "float | None" = 30.0, chunk: int = 2048) -> np.ndarray:
     """Local Gaussian OI on a ``(time, space)`` matrix.
 
     Args:
@@ -52,6 +53,11 @@ def oi_array(values: np.ndarray, positions: np.ndarray, times: np.ndarray, *,
         cutoff: neighbours within this scaled distance only.
         targets: boolean ``(n_time, n_space)``: where to estimate (default: every missing
             point); observed targets are re-estimated from the others' values too.
+        background_scale: the anomalies are taken from a running climatology: each pixel's
+            other observations averaged with Gaussian weights of this width in time (units of
+            ``times``), shrunk towards the pixel's time mean (:func:`running_background`);
+            ``None``: the time mean only. It keeps slow signals (a seasonal cycle) out of the
+            anomalies that the OI shrinks towards zero.
         chunk: targets solved per batch (memory ≈ chunk · n_neighbors² · 8 bytes).
 
     Returns:
@@ -61,8 +67,8 @@ def oi_array(values: np.ndarray, positions: np.ndarray, times: np.ndarray, *,
         raise InputError(f"length_scale, time_scale and noise_ratio must be > 0, got "
                          f"{length_scale}, {time_scale}, {noise_ratio}")
     obs = np.isfinite(values)
-    clim = _col_mean(values)
     n_t, n_s = values.shape
+    background = running_background(values, times, background_scale)
     targets = ~obs if targets is None else targets
     out = values.copy()
     if not targets.any():
@@ -72,45 +78,75 @@ def oi_array(values: np.ndarray, positions: np.ndarray, times: np.ndarray, *,
                                              (n_t, n_s, 1))], axis=2)
     ti, si = np.nonzero(obs)
     p_obs = scaled[ti, si]
-    d_obs = values[ti, si] - clim[si]
+    d_obs = values[ti, si] - background[ti, si]
     tree = cKDTree(p_obs)
+    n_obs = len(p_obs)
+    # a padding "observation" far from everything: missing neighbours (fewer than k within
+    # the cutoff) point at it, so their covariances vanish without masking (w = 0 there)
+    p_pad = np.vstack([p_obs, np.full((1, p_obs.shape[1]), 1e9)])
+    d_pad = np.append(d_obs, 0.0)
+    coords = [np.ascontiguousarray(p_pad[:, j]) for j in range(p_pad.shape[1])]
     tt, ts = np.nonzero(targets)
     p_tgt = scaled[tt, ts]
-    k = min(n_neighbors, len(p_obs))
+    k = min(n_neighbors, n_obs)
     # an observed target must not use itself: ask for one more and drop exact matches
     extra = 1 if (targets & obs).any() else 0
     est = np.empty(len(tt))
+    ridge = noise_ratio * np.eye(k)
     for lo in range(0, len(tt), chunk):
         sl = slice(lo, lo + chunk)
-        dist, idx = tree.query(p_tgt[sl], k=min(k + extra, len(p_obs)),
-                               distance_upper_bound=cutoff)
+        dist, idx = tree.query(p_tgt[sl], k=min(k + extra, n_obs), distance_upper_bound=cutoff)
         dist, idx = dist.reshape(len(dist), -1), idx.reshape(len(idx), -1)
         if extra:
             self_hit = dist <= 1e-12
             dist = np.where(self_hit, np.inf, dist)
-            idx = np.where(self_hit, len(p_obs), idx)
+            idx = np.where(self_hit, n_obs, idx)
             order = np.argsort(dist, axis=1)[:, :k]
             dist = np.take_along_axis(dist, order, 1)
             idx = np.take_along_axis(idx, order, 1)
-        valid = idx < len(p_obs)
-        safe = np.where(valid, idx, 0)
-        p = p_obs[safe]                                             # (B, k, D)
-        norm = np.sum(p * p, axis=-1)
-        sq = np.maximum(norm[:, :, None] + norm[:, None, :] - 2 * p @ p.transpose(0, 2, 1), 0)
-        both = valid[:, :, None] & valid[:, None, :]
-        cov = np.where(both, np.exp(-0.5 * sq), 0.0)
-        eye = np.eye(k)[None]
-        cov = cov + eye * np.where(valid, noise_ratio, 1.0)[:, :, None]
-        c_t = np.where(valid, np.exp(-0.5 * np.where(valid, dist, 0.0) ** 2), 0.0)
+        sq = np.zeros((len(idx), k, k))
+        for coord in coords:  # explicit: a batched matmul with D ≤ 4 is slow in NumPy
+            c = coord[idx]                                          # (B, k)
+            diff = c[:, :, None] - c[:, None, :]
+            sq += diff * diff
+        cov = np.exp(-0.5 * sq)
+        cov += ridge
+        c_t = np.exp(-0.5 * np.minimum(dist, 1e3) ** 2)            # 0 for missing ones
         w = np.linalg.solve(cov, c_t[..., None])[..., 0]
-        est[sl] = np.sum(w * np.where(valid, d_obs[safe], 0.0), axis=1)
-    out[tt, ts] = clim[ts] + est
+        est[sl] = np.einsum("bk,bk->b", w, d_pad[idx])
+    out[tt, ts] = background[tt, ts] + est
     return out
 
 
 def _col_mean(values: np.ndarray) -> np.ndarray:
     obs = np.isfinite(values)
     return np.where(obs, values, 0.0).sum(axis=0) / np.maximum(obs.sum(axis=0), 1)
+
+
+def running_background(values: np.ndarray, times: np.ndarray,
+                       scale: "float | None") -> np.ndarray:
+    """A running climatology ``(time, space)``: at each time, the Gaussian-weighted mean
+    (width ``scale``) of the pixel's observations at *other* times, shrunk towards the
+    pixel's time mean with the weight of one observation::
+
+        b_i = (Σ_{j≠i} w_ij y_j + ȳ) / (Σ_{j≠i} w_ij + 1),   w_ij = exp(−½ (t_i − t_j)² / scale²)
+
+    Leaving the point itself out keeps the observation's own anomaly for the OI to spread;
+    with sparse sampling in time (e.g. yearly data, daily scale) it is the time mean ȳ.
+    ``scale=None``: the time mean everywhere.
+    """
+    clim = _col_mean(values)
+    if scale is None:
+        return np.broadcast_to(clim, values.shape).copy()
+    if scale <= 0:
+        raise InputError(f"background_scale must be > 0 or None, got {scale}")
+    obs = np.isfinite(values)
+    d = (times[:, None] - times[None, :]) / scale
+    w = np.exp(-0.5 * d * d)
+    np.fill_diagonal(w, 0.0)
+    num = w @ np.where(obs, values, 0.0) + clim[None, :]
+    den = w @ obs.astype(float) + 1.0
+    return num / den
 
 
 def _lat_lon(da: xr.DataArray, f: Field) -> "tuple[np.ndarray, np.ndarray] | None":
@@ -156,8 +192,9 @@ def default_length_scale(positions: np.ndarray) -> float:
 
 def optimal_interpolation(da: xr.DataArray, *, time_dim: "str | None" = None,
                           length_scale: "float | None" = None, time_scale: float = 3.0,
-                          noise_ratio: float = 0.05, n_neighbors: int = 32,
-                          cutoff: float = 3.0) -> xr.DataArray:
+                          noise_ratio: float = 0.05, n_neighbors: int = 16,
+                          cutoff: float = 3.0,
+                          background_scale: "float | None" = 30.0) -> xr.DataArray:
     """Fill the gaps of ``da`` by local optimal interpolation of anomalies from the pixel
     climatology, with a Gaussian space–time covariance.
 
@@ -172,6 +209,8 @@ def optimal_interpolation(da: xr.DataArray, *, time_dim: "str | None" = None,
         noise_ratio: noise-to-signal variance ratio.
         n_neighbors: nearest observations used per point.
         cutoff: ignore observations farther than this many (scaled) units.
+        background_scale: width (days) of the running climatology the anomalies are taken
+            from (see :func:`running_background`); ``None``: the pixel's time mean.
 
     Returns:
         The filled field; observed values unchanged; ``attrs`` record the parameters
@@ -188,16 +227,19 @@ def optimal_interpolation(da: xr.DataArray, *, time_dim: "str | None" = None,
     ls = default_length_scale(pos) if length_scale is None else float(length_scale)
     t = time_in_days(da, f.time_dim)
     filled = oi_array(f.values, pos, t, length_scale=ls, time_scale=time_scale,
-                      noise_ratio=noise_ratio, n_neighbors=n_neighbors, cutoff=cutoff)
+                      noise_ratio=noise_ratio, n_neighbors=n_neighbors, cutoff=cutoff,
+                      background_scale=background_scale)
     return f.to_dataarray(filled, "optimal_interpolation", length_scale=ls,
                           length_scale_units=unit, time_scale=float(time_scale),
-                          noise_ratio=float(noise_ratio), n_neighbors=int(n_neighbors))
+                          noise_ratio=float(noise_ratio), n_neighbors=int(n_neighbors),
+                          background_scale=float(background_scale or 0.0))
 
 
 def oi_cross_validate(da: xr.DataArray, *, length_scales: Iterable[float],
                       time_scales: Sequence[float] = (3.0,),
                       noise_ratios: Sequence[float] = (0.05,), time_dim: "str | None" = None,
-                      cv_fraction: float = 0.05, n_neighbors: int = 32, cutoff: float = 3.0,
+                      cv_fraction: float = 0.05, n_neighbors: int = 16, cutoff: float = 3.0,
+                      background_scale: "float | None" = 30.0,
                       seed: int = 0) -> tuple[dict, list[dict]]:
     """Choose the OI parameters on held-out observations (grid search).
 
@@ -222,7 +264,7 @@ def oi_cross_validate(da: xr.DataArray, *, length_scales: Iterable[float],
     for ls, ts, nr in itertools.product(list(length_scales), time_scales, noise_ratios):
         est = oi_array(train[:, keep], pos[keep], t, length_scale=ls, time_scale=ts,
                        noise_ratio=nr, n_neighbors=n_neighbors, cutoff=cutoff,
-                       targets=hold[:, keep])
+                       targets=hold[:, keep], background_scale=background_scale)
         err = est[hold[:, keep]] - f.values[:, keep][hold[:, keep]]
         table.append(dict(length_scale=float(ls), time_scale=float(ts), noise_ratio=float(nr),
                           rmse=float(np.sqrt(np.mean(err ** 2)))))
@@ -230,5 +272,6 @@ def oi_cross_validate(da: xr.DataArray, *, length_scales: Iterable[float],
     return {k: best[k] for k in ("length_scale", "time_scale", "noise_ratio")}, table
 
 
-__all__ = ["oi_array", "optimal_interpolation", "oi_cross_validate", "positions_of",
+__all__ = ["oi_array", "optimal_interpolation", "oi_cross_validate", "running_background",
+           "positions_of",
            "default_length_scale", "EARTH_RADIUS_KM"]
