@@ -187,24 +187,31 @@ def plot_gallery(models: dict, data, path: Path, *, n: int = 8) -> None:
 # ---------------------------------------------------------------------------------------
 # the shipped model
 # ---------------------------------------------------------------------------------------
-def model_card(row: dict, seed: int, *, command: str, rows: dict) -> dict:
-    s = rows["unet_joint"]["summary"]
+def model_card(row_name: str, seed: int, *, command: str, rows: dict,
+               candidates: list) -> dict:
+    """The model card of the shipped model: the ``row_name`` model of training ``seed``."""
+    row = rows[row_name]["seeds"][str(seed)]
+    s = rows[row_name]["summary"]
     return {
         "name": S.SHIPPED_NAME,
-        "description": "Two-scale U-Net prior + ConvLSTM solver (5 channels), trained jointly "
-                       "on MNIST inpainting: 3 random 9x9 gaps and Gaussian noise of variance "
-                       "0.1 (normalised units) on the observed pixels. Input: float images "
-                       "(..., 28, 28) in [0, 1], NaN in the gaps.",
+        "description": f"{S.ROW_TITLES[row_name]} (row {row_name}): two-scale U-Net prior and "
+                       "ConvLSTM solver (5 hidden channels), trained jointly on MNIST "
+                       "inpainting: 3 random 9x9 gaps and Gaussian noise of variance 0.1 "
+                       "(normalised units) on the observed pixels. Input: float images "
+                       "(..., 28, 28) in [0, 1], NaN in the gaps; output: the denoised, "
+                       "filled images (observed pixels are re-estimated too).",
         "command": command,
         "training_data": "official MNIST test file (t10k), images 0-6999 (two gap/noise draws "
-                         "each); validation 7000-7999",
-        "selection": f"seed {seed} of {sorted(rows['unet_joint']['seeds'])}, the lowest "
-                     "validation R-score (test scores were not used to choose)",
-        "test_scores": {k: row[k] for k in ("r_score", "i_score", "p_score")},
-        "test_scores_all_seeds": {"r_score": s["r_score"], "i_score": s["i_score"]},
-        "val_r_score": row["val_r_score"],
+                         "each); validation images 7000-7999",
+        "selection": f"row {row_name}, seed {seed}: the lowest validation R-score among "
+                     + ", ".join(f"{r} seed {sd} ({v:.4f})" for r, sd, v in candidates)
+                     + " (test scores were not used to choose)",
         "test_split": "t10k images 8000-9999 (2000 images)",
+        "test_scores": {k: row[k] for k in ("r_score", "i_score", "p_score")},
+        "test_r_score_all_seeds": s["r_score"],
+        "val_r_score": row["val_r_score"],
         "n_iter": row["n_iter"],
+        "n_params": {"prior": row["n_params_prior"], "solver": row["n_params_solver"]},
         "train_time_s": row["train_time_s"],
         "hardware": hardware(),
         "reference": "Fablet, Drumetz, Rousseau, End-to-end learning of variational models "

@@ -224,7 +224,7 @@ def run_dict(data: Data, cfg: dict, seed: int, out: Path) -> dict:
     xv = z(data.val.x[:nv])
     rows = {}
     for row, algo, key, grid in (("dict_omp", "omp", "n_nonzero", c["omp_nonzero"]),
-                                 ("dict_lasso", "lasso_lars", "alpha", c["lasso_alpha"])):
+                                 ("dict_lasso", "lasso_cd", "alpha", c["lasso_alpha"])):
         t1 = time.perf_counter()
         tried = {}
         for v in grid:
