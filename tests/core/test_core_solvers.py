@@ -330,7 +330,7 @@ def test_components_describe_their_fixed_axes_and_inputs():
     folded = build_solver({"type": "fold", "axis": 1, "inner": {"type": "lstm", "ndim": 1,
                                                                   "channels": 8, "hidden": 4,
                                                                   "split_grad": True}})
-    assert folded.fixed_axes(2) == (False, True) and folded.n_inputs == 3
+    assert folded.fixed_axes(2) == (False, False) and folded.n_inputs == 3   # folds tile
     assert build_solver({"type": "fsgd"}).n_inputs == 1
     model = build_model({"axes": ["t", "y", "x"], "patch_shape": [4, 8, 8],
                          "prior": {"type": "unet", "ndim": 3, "hidden": 4, "pool": 2,

@@ -243,11 +243,12 @@ class FoldedSolver(Solver):
         return tuple(1 if i == axis else int(next(inner)) for i in range(ndim))
 
     def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
-        """Per spatial axis, whether fields cannot be tiled along it: the folded axis (it
-        became channels) and the inner part's fixed axes among the others."""
+        """Per spatial axis, whether fields cannot be tiled along it: the inner part's fixed
+        axes among the others. The folded axis tiles (in patch-long tiles, whose points
+        become the channels), e.g. 4DVarNet-style time windows slid over an archive."""
         axis = self.axis % ndim
         inner = iter(self.inner.fixed_axes(ndim - 1))
-        return tuple(True if i == axis else bool(next(inner)) for i in range(ndim))
+        return tuple(False if i == axis else bool(next(inner)) for i in range(ndim))
 
     def init_state(self, x: torch.Tensor, grad: torch.Tensor, n_iter: "int | None" = None) -> Any:
         return self.inner.init_state(fold_axis(x, self.axis), fold_axis(grad, self.axis),
