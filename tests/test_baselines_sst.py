@@ -182,6 +182,11 @@ def test_cloud_holdout_is_a_cloud_shaped_subset():
     assert not (hold & ~obs).any()
     assert 0.03 < hold.sum() / obs.sum() < 0.2
     assert ((obs & ~hold).sum(axis=1) >= 0.3 * obs.sum(axis=1) - 1e-9).all()
+    blocks = cloud_holdout(obs, 0.05, np.random.default_rng(0), block=3)
+    assert not (blocks & ~obs).any()
+    # persistent: a held-out point is more often held out the next day too
+    same = (blocks[1:] & blocks[:-1]).sum() / blocks[:-1].sum()
+    assert same > (hold[1:] & hold[:-1]).sum() / max(hold[:-1].sum(), 1)
 
 
 def test_oi_beats_climatology_on_a_smooth_field():

@@ -82,20 +82,25 @@ def time_smoother(times: np.ndarray, width: float) -> np.ndarray:
     return w / w.sum(axis=1, keepdims=True)
 
 
-def cloud_holdout(observed: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+def cloud_holdout(observed: np.ndarray, fraction: float, rng: np.random.Generator, *,
+                  block: int = 1) -> np.ndarray:
     """Cloud-shaped held-out points: for time steps in random order, hide the observed points
-    that another random time step misses, until ``fraction`` of the observations are hidden.
-    A time step keeps at least 30 % of its observations. If the data have no missing pattern
-    to borrow, random points are hidden instead.
+    that another random time step misses (on ``block`` consecutive steps: clouds that
+    persist), until ``fraction`` of the observations are hidden. A time step keeps at least
+    30 % of its observations. If the data have no missing pattern to borrow, random points are
+    hidden instead.
 
     Args:
         observed: boolean ``(time, space)``.
         fraction: target fraction of the observed points to hide.
         rng: random generator.
+        block: number of consecutive time steps one borrowed pattern hides.
 
     Returns:
         boolean ``(time, space)``, a subset of ``observed``.
     """
+    if block < 1:
+        raise InputError(f"block must be ≥ 1, got {block}")
     n_t = observed.shape[0]
     target = int(round(fraction * observed.sum()))
     hold = np.zeros_like(observed)
@@ -103,16 +108,18 @@ def cloud_holdout(observed: np.ndarray, fraction: float, rng: np.random.Generato
         return hold
     count = 0
     per_t = observed.sum(axis=1)
-    for t in rng.permutation(n_t):
+    for t0 in rng.permutation(n_t):
         if count >= target:
             break
         s = rng.integers(n_t - 1)
-        s = s + (s >= t)
-        cand = observed[t] & ~observed[s]
-        if cand.sum() == 0 or per_t[t] - cand.sum() < 0.3 * per_t[t]:
-            continue
-        hold[t] = cand
-        count += int(cand.sum())
+        s = s + (s >= t0)
+        for t in range(t0, min(t0 + block, n_t)):
+            cand = observed[t] & ~observed[s] & ~hold[t]
+            kept = per_t[t] - hold[t].sum() - cand.sum()
+            if cand.sum() == 0 or kept < 0.3 * per_t[t]:
+                continue
+            hold[t] |= cand
+            count += int(cand.sum())
     if count == 0:  # nothing cloud-shaped to borrow: random points
         idx = np.flatnonzero(observed)
         hold.flat[rng.choice(idx, size=min(target, idx.size - 1), replace=False)] = True

@@ -239,12 +239,13 @@ def oi_cross_validate(da: xr.DataArray, *, length_scales: Iterable[float],
                       time_scales: Sequence[float] = (3.0,),
                       noise_ratios: Sequence[float] = (0.05,), time_dim: "str | None" = None,
                       cv_fraction: float = 0.05, n_neighbors: int = 16, cutoff: float = 3.0,
-                      background_scale: "float | None" = 30.0,
+                      background_scale: "float | None" = 30.0, block: int = 1,
                       seed: int = 0) -> tuple[dict, list[dict]]:
     """Choose the OI parameters on held-out observations (grid search).
 
     A cloud-shaped ``cv_fraction`` of the observations (missing patterns borrowed from other
-    time steps) is hidden; for each combination of parameters the hidden points are estimated
+    time steps, each hiding ``block`` consecutive steps: use the clouds' persistence, so that
+    held-out points are as far from the remaining data as real gaps) is hidden; for each combination of parameters the hidden points are estimated
     from the others and scored by RMSE. Use only data you may tune on (never the test split).
 
     Returns:
@@ -255,7 +256,7 @@ def oi_cross_validate(da: xr.DataArray, *, length_scales: Iterable[float],
     pos, _ = positions_of(da, f)
     t = time_in_days(da, f.time_dim)
     obs = np.isfinite(f.values)
-    hold = cloud_holdout(obs, cv_fraction, np.random.default_rng(seed))
+    hold = cloud_holdout(obs, cv_fraction, np.random.default_rng(seed), block=block)
     if not hold.any():
         raise InputError("too few observations to hold any out for cross-validation")
     train = np.where(hold, np.nan, f.values)
