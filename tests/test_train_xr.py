@@ -1,6 +1,8 @@
 """Training from xarray data (supervised and self-supervised), patch cutting, `varda train`."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +16,9 @@ from varda.core.training import evaluate_mse
 from varda.datasets.masks import cloud_masks
 from varda.errors import ConfigError, InputError
 from varda.xr.train import train
+from varda.xr.training.autoconfig import em_pca, lag_correlation, plan_from_data
+from varda.xr.training.holdouts import BorrowedClouds
+from varda.xr.training.splits import time_blocks
 
 
 def smooth_fields(n: int = 48, ny: int = 16, nx: int = 16, seed: int = 0) -> xr.DataArray:
@@ -142,3 +147,152 @@ def test_cli_train_with_a_first_guess(tmp_path, capsys):
     model = varda.load(stem)
     assert model.first_guess is not None
     assert len(model.meta["training"]["first_guess_history"]) == 1
+
+
+def drifting_fields(n: int = 40, ny: int = 16, nx: int = 16, seed: int = 0) -> xr.DataArray:
+    """Smooth fields that drift slowly in time (neighbouring steps correlate), with land."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:ny, 0:nx] / 6.0
+    t = np.arange(n)[:, None, None] / 6.0
+    out = np.zeros((n, ny, nx), np.float32)
+    for _ in range(3):
+        k, l, w, ph = rng.uniform(0.5, 1.5, 4)
+        out += np.sin(k * xx + l * yy + w * t + 6 * ph).astype(np.float32)
+    out[:, :3, :4] = np.nan                                      # land
+    return xr.DataArray(out + 15.0, dims=("time", "lat", "lon"), name="sst",
+                        coords={"time": np.arange(n), "lat": np.arange(ny), "lon": np.arange(nx)})
+
+
+def test_borrowed_clouds_hide_only_observed_points_in_cloud_shapes():
+    bank = torch.from_numpy(cloud_masks((8, 1, 16, 16), coverage=0.5, seed=5))
+    holdout = BorrowedClouds(bank, keep_min=0.0)
+    mask = torch.ones(4, 1, 16, 16)
+    mask[:, :, :4] = 0
+    hide = holdout(mask, torch.Generator().manual_seed(0))
+    assert hide.dtype == torch.bool and not hide[:, :, :4].any()
+    # each sample's hidden set is exactly the cloud of one bank entry, inside its observed part
+    for h in hide:
+        assert any(bool((h[:, 4:] == ~b[:, 4:]).all()) for b in bank)
+    thin = BorrowedClouds(bank, keep_min=0.8)(mask, torch.Generator().manual_seed(0))
+    assert float(thin.float().mean()) < 0.8 * float(hide.float().mean())
+
+
+def test_time_blocks_separate_training_and_validation():
+    tr, va = time_blocks(100, block=10, val_fraction=0.2, seed=1)
+    steps_tr = {t for a, b in tr for t in range(a, b)}
+    steps_va = {t for a, b in va for t in range(a, b)}
+    assert not steps_tr & steps_va and steps_tr | steps_va == set(range(100))
+    assert len(steps_va) == 20
+    with pytest.raises(InputError, match="too short"):
+        time_blocks(15, block=10)
+
+
+def test_plan_chooses_a_time_window_only_for_correlated_steps():
+    drift = drifting_fields().values
+    assert lag_correlation(drift)[0] > 0.5
+    plan = plan_from_data(drift, ["time", "lat", "lon"])
+    assert plan.window > 1 and plan.axes == ["time", "lat", "lon"]
+    assert plan.patch == [plan.window, 16, 16] and set(plan.candidates) == {"eof", "unet"}
+    indep = smooth_fields(n=40).values
+    plan2 = plan_from_data(indep, ["time", "lat", "lon"])
+    assert plan2.window == 1 and plan2.axes == ["lat", "lon"]
+    with pytest.raises(InputError, match="at least 8"):
+        plan_from_data(indep[:5], ["time", "lat", "lon"])
+    sparse = np.where(np.random.default_rng(0).random(indep.shape) < 0.05, indep, np.nan)
+    with pytest.raises(InputError, match="only .* observed values; training needs at least"):
+        plan_from_data(sparse, ["time", "lat", "lon"])
+
+
+def test_em_pca_recovers_a_low_rank_field_from_gappy_samples():
+    rng = np.random.default_rng(0)
+    basis = rng.normal(size=(3, 50))
+    data = rng.normal(size=(80, 3)) @ basis
+    seen = rng.random(data.shape) < 0.6
+    mu, comps = em_pca(data, seen, 3)
+    rec = (data - mu) @ comps @ comps.T + mu
+    assert np.sqrt(np.mean((rec - data) ** 2)) < 0.05 * data.std()
+
+
+def test_automatic_training_chooses_by_validation_and_records_it():
+    truth = drifting_fields()
+    clear = cloud_masks(truth.shape, coverage=0.5, seed=3)
+    obs = truth.where(clear)
+    before = obs.copy(deep=True)
+    model = varda.train(obs, epochs=2, progress=False, steps_per_epoch=3)
+    tr = model.meta["training"]
+    assert set(tr["candidates"]) == {"eof", "unet"}
+    assert tr["chosen"] == min(tr["candidates"], key=lambda k: tr["candidates"][k]["val_mse"])
+    assert tr["auto_config"]["window"] > 1
+    assert tr["stop_reason"] in ("epochs", "early_stopping")
+    assert model.meta["n_iter_max"] == model.n_iter
+    assert model.meta["fill_defaults"] == {"keep_observed": True}
+    seg = tr["split"]
+    assert seg["time_dim"] == "time" and seg["val_segments"]
+    assert tr["holdout"].startswith("clouds borrowed")
+    assert model.meta["model_card"]["validation_mse_normalised"]
+    filled = varda.fill(obs, model, keep_observed=True)
+    land = np.isnan(truth.values[0])
+    assert np.isnan(filled.values[:, land]).all() and np.isfinite(filled.values[:, ~land]).all()
+    xr.testing.assert_identical(obs, before)                        # input untouched
+
+
+def test_time_capped_training_keeps_the_validated_iteration_count():
+    obs = smooth_fields(n=48).where(cloud_masks((48, 16, 16), coverage=0.5, seed=1))
+    cfg = model_config(("lat", "lon"), (16, 16), hidden=4, n_iter=8)
+    model = train(obs, cfg, epochs=50, max_time=0.01, progress=False)
+    tr = model.meta["training"]
+    assert tr["stop_reason"] == "max_time" and tr["epochs_run"] < 50
+    assert model.n_iter == tr["history"][tr["best_epoch"] - 1]["n_iter"] < 8
+    assert model.meta["n_iter_max"] == model.n_iter and tr["n_iter_configured"] == 8
+
+
+def test_train_fine_tunes_a_copy_of_a_given_model():
+    obs = smooth_fields(n=24).where(cloud_masks((24, 16, 16), coverage=0.5, seed=1))
+    cfg = model_config(("lat", "lon"), (16, 16), hidden=4, n_iter=2)
+    base = varda.build_model(cfg)
+    w0 = {k: v.clone() for k, v in base.state_dict().items()}
+    tuned = train(obs, base, epochs=1, progress=False)
+    assert tuned is not base
+    assert all(torch.equal(w0[k], v) for k, v in base.state_dict().items())
+
+
+def test_train_refuses_bad_archives_with_the_fix():
+    da = drifting_fields(n=20)
+    with pytest.raises(InputError, match="duplicated"):
+        varda.train(da.isel(time=[0, 1, 1, 2, 3, 4, 5, 6, 7, 8]))
+    with pytest.raises(InputError, match="not sorted.*sortby"):
+        varda.train(da.isel(time=slice(None, None, -1)))
+    with pytest.raises(InputError, match="at least 8"):
+        varda.train(da.isel(time=slice(0, 5)))
+    with pytest.raises(InputError, match="no point to fill"):
+        varda.train(da, mask=xr.zeros_like(da.isel(time=0), dtype=bool))
+    shifted = da.assign_coords(lat=da.lat + 0.5)
+    with pytest.raises(InputError, match="same grid"):
+        varda.train(da, truth=shifted)
+    with pytest.raises(InputError, match="pool factor 2; use a patch_shape of 14 or 16"):
+        train(da, model_config(("lat", "lon"), (15, 16), pool=2), epochs=1, progress=False)
+
+
+def test_cli_train_automatic_and_clear_errors(tmp_path, capsys):
+    truth = drifting_fields(n=24)
+    obs = truth.where(cloud_masks(truth.shape, coverage=0.4, seed=3))
+    src = tmp_path / "obs.nc"
+    obs.to_dataset().to_netcdf(src)
+    stem = tmp_path / "auto"
+    assert main(["train", str(src), "--var", "sst", "--epochs", "1", "--no-progress",
+                 "-o", str(stem)]) == 0
+    model = varda.load(stem)
+    assert model.meta["training"]["chosen"] in ("eof", "unet")
+    assert model.meta["n_iter_max"] == model.n_iter
+    capsys.readouterr()
+    cfg = tmp_path / "odd.json"
+    cfg.write_text(json.dumps(model_config(("lat", "lon"), (9, 8), pool=2, hidden=4)))
+    rc = main(["train", str(src), "--var", "sst", "--config", str(cfg), "--no-progress",
+               "-o", str(tmp_path / "bad")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "not a multiple of the prior unet pool factor 2" in err
+    assert "epoch" not in err and not (tmp_path / "bad.json").exists()   # before training
+    assert "model_config(" not in err and "da." not in err
+    assert main(["train", str(src), "--var", "sst", "--axes", "depth,lon",
+                 "-o", str(tmp_path / "bad")]) == 2
+    assert "--axes" in capsys.readouterr().err
