@@ -26,8 +26,8 @@ The truth
     dependency of varda, and this ~100-line solver is all the OSSE needs.
 
 Speed and cache
-    A tiny field (20 days × 24 × 32) takes well under a second; a year of daily 64 × 96 a few
-    tens of seconds on one core. Truth fields are cached as float32 in the user cache directory
+    A tiny field (20 days × 24 × 32) takes about a second; a year of daily 64 × 96 about
+    30 s on one core (up to ~65 s measured on a loaded 2-core machine). Truth fields are cached as float32 in the user cache directory
     (``$VARDA_CACHE_DIR`` or ``$XDG_CACHE_HOME/varda`` or ``~/.cache/varda``, as for
     Lorenz-96), keyed by a hash of every parameter that defines them; ``cache=False`` bypasses
     it. Masks and noise are drawn afresh from their seeds (cheap).
