@@ -79,7 +79,7 @@ def test_existing_output_needs_overwrite(l96_path, tmp_path):
     assert xr.open_dataset(target).u.shape == (30, 8)
 
 
-def test_failed_write_leaves_no_file_and_no_temporary(tmp_path):
+def test_failed_write_leaves_no_output_and_a_marked_partial_zarr(tmp_path):
     def boom(block):
         raise RuntimeError("worker died")
 
@@ -87,9 +87,12 @@ def test_failed_write_leaves_no_file_and_no_temporary(tmp_path):
     arr = xr.DataArray(bad, dims=("time", "site"), name="u")
     with pytest.raises(RuntimeError, match="worker died"):
         varda.to_netcdf(arr, tmp_path / "o.nc")
+    assert os.listdir(tmp_path) == []        # NetCDF: neither output nor temporary
     with pytest.raises(RuntimeError, match="worker died"):
         varda.to_zarr(arr, tmp_path / "o.zarr")
-    assert os.listdir(tmp_path) == []
+    assert os.listdir(tmp_path) == ["o.zarr.partial"]  # kept for a resume, never at the target
+    status = varda.io.zarr_status(tmp_path / "o.zarr")
+    assert status["status"] == "partial" and status["regions_done"] == 0
 
 
 def test_zarr_streams_region_by_region(l96_path, tmp_path, monkeypatch):

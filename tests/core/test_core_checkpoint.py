@@ -77,7 +77,7 @@ def test_pickle_is_refused(saved, tmp_path: Path) -> None:
 def test_pickle_renamed_beside_a_valid_json_is_refused(saved) -> None:
     model, js = saved
     torch.save(model.state_dict(), js.with_suffix(".safetensors"))
-    with pytest.raises(CheckpointError, match="sha256"):
+    with pytest.raises(CheckpointError, match="pickle.*sha256"):
         load(js)
 
 
@@ -109,8 +109,9 @@ def test_unreadable_weights_with_matching_hash_are_refused(saved) -> None:
     weights.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}garbage")
     doc = json.loads(js.read_text())
     doc["weights"]["sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    doc["weights"]["bytes"] = weights.stat().st_size
     js.write_text(json.dumps(doc))
-    with pytest.raises(CheckpointError, match="cannot read weights"):
+    with pytest.raises(CheckpointError, match="header is not valid JSON"):
         load(js)
 
 
@@ -234,3 +235,10 @@ def test_every_prior_and_solver_round_trips(tmp_path: Path, prior: dict, solver:
     y, mask = torch.randn(2, 1, 6, 8), (torch.rand(2, 1, 6, 8) < 0.5).float()
     with torch.no_grad():
         assert torch.equal(model.eval()(y, mask), loaded(y, mask))
+
+
+def test_config_keys_cover_what_models_write(tiny_model) -> None:
+    """The checkpoint reader refuses unknown config keys: it must know every key a model
+    writes (add new VarModel.config keys to varda.core.checkpoint.CONFIG_KEYS)."""
+    from varda.core.checkpoint import CONFIG_KEYS
+    assert set(tiny_model().config) <= CONFIG_KEYS

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
-from varda.core.checkpoint import load, pretrained_names, read_config, weights_match_checkpoint
+from varda.core.checkpoint import (load, pretrained_names, read_config, sha256_file,
+                                   weights_match_checkpoint)
 from varda.core.device import resolve_device
 from varda.core.model import VarModel
 from varda.errors import CheckpointError, InputError
@@ -140,6 +141,11 @@ def model_ref(model: "VarModel | str | os.PathLike", *, device: str = "auto") ->
                          f"{type(model).__name__}")
     doc, js = read_config(model)
     sha = doc["weights"]["sha256"]
+    weights = js.parent / doc["weights"]["file"]
+    if not weights.is_file() or weights.stat().st_size != doc["weights"].get(
+            "bytes", weights.stat().st_size) or sha256_file(weights) != sha:
+        load(js)  # the file on disk is not the one recorded: raises the precise CheckpointError
+        raise CheckpointError(f"weights {weights} do not match {js}; re-save the model")
     is_name = str(model) in pretrained_names() and not os.path.exists(str(model))
     source = str(model) if is_name else str(js.resolve())
     name = str(model) if is_name else js.stem

@@ -37,6 +37,13 @@ def check_array(obs, *, name: str, model_axes: Sequence[str], axis_names: Sequen
         raise InputError(f"{name} has shape {tuple(obs.shape)} but the model works on the last "
                          f"{nd} axes {tuple(model_axes)}: expected shape {shape}")
     trailing = obs.shape[obs.ndim - nd:]
+    if 0 in obs.shape:
+        names = [f"axis {i}" for i in range(obs.ndim - nd)] + [repr(a) for a in axis_names]
+        empty = [n for n, size in zip(names, obs.shape) if size == 0]
+        raise InputError(
+            f"{name} has shape {tuple(obs.shape)}: {', '.join(empty)} has no point, so there is "
+            "nothing to fill; check the selection (e.g. a time range outside the data) or the "
+            "files matched")
     for ax, n, p, per in zip(axis_names, trailing, patch, periodic):
         if per and n != p:
             raise InputError(

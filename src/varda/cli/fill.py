@@ -15,7 +15,11 @@ model, patch by patch, and write the result with provenance (CF history, model s
 settings, fraction filled, and a <var>_observed flag variable).
 
 The input is read lazily with dask and the fill streams chunk by chunk, so archives larger
-than memory work. Inputs are never modified; the output is written atomically."""
+than memory work. Inputs are never modified. A NetCDF output appears only when complete. A Zarr
+output is written region by region to OUT.partial and renamed to OUT when every region is
+written (fsspec URLs are written in place, marked varda_status=partial until complete); an
+interrupted fill (Ctrl-C, killed process or worker, full disk) is finished by rerunning the
+same command, which skips the regions already written."""
 
 EPILOG = """\
 examples:
@@ -87,7 +91,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="a window without gap is denoised by the solver (default) or left "
                         "unchanged")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace an existing output (an input is never overwritten)")
+                   help="replace an existing output and discard an interrupted one (an input "
+                        "is never overwritten; a replaced Zarr store stays until the new one "
+                        "is complete)")
+    p.add_argument("--resume", action="store_true",
+                   help="Zarr output: require an interrupted fill of OUT to continue (rerunning "
+                        "the same command resumes one anyway); refused, with what differs, "
+                        "when the model, inputs or options are not the same")
+    p.add_argument("--region-size", type=int, default=None, metavar="N",
+                   help="Zarr output: points per region along the first dim (default: 4 "
+                        "chunks); a region is the unit that is written, recorded and resumed")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(func=run)
     return p
@@ -116,6 +129,52 @@ def expand_inputs(inputs: list[str]) -> list[str]:
     return files
 
 
+def check_same_grids(files: list[str]) -> None:
+    """Files combined into one archive must share every coordinate but the one they are split
+    along (else open_mfdataset would pad the union of grids with NaN).
+
+    Raises:
+        InputError: naming the two files, the dim and how the coordinates differ.
+    """
+    import numpy as np
+    import xarray as xr
+
+    first = None
+    for f in files:
+        with xr.open_dataset(f) as ds:
+            idx = {str(d): np.asarray(ds.indexes[d]) for d in ds.indexes}
+            split = "time" if "time" in idx else None
+        if first is None:
+            first, ref = f, idx
+            continue
+        for dim in sorted(set(ref) | set(idx)):
+            a, b = ref.get(dim), idx.get(dim)
+            if a is None or b is None:
+                raise InputError(f"input files {first!r} and {f!r} do not have the same "
+                                 f"dims: {dim!r} is a coordinate of only one of them")
+            same_len = a.shape == b.shape
+            if same_len and np.array_equal(a, b):
+                continue
+            numeric = a.dtype.kind in "iuf" and b.dtype.kind in "iuf"
+            if not same_len or not numeric or not np.allclose(a, b, equal_nan=True):
+                overlap = np.intersect1d(a, b).size
+                if dim == split or (split is None and overlap == 0 and a.dtype.kind in "iufM"
+                                    and _concatenable(ref, idx, dim)):
+                    continue  # the dim the archive is split along
+                raise InputError(
+                    f"input files {first!r} and {f!r} are on different grids along {dim!r} "
+                    f"({a.size} points from {a.min()} to {a.max()} vs {b.size} points from "
+                    f"{b.min()} to {b.max()}); regrid them to one grid first (e.g. xESMF or "
+                    "cdo remapbil) or fill them separately")
+
+
+def _concatenable(ref: dict, idx: dict, dim: str) -> bool:
+    """True when ``dim`` is the only coordinate on which two files differ (a split dim)."""
+    import numpy as np
+    others = [d for d in ref if d != dim and d in idx]
+    return all(ref[d].shape == idx[d].shape and np.array_equal(ref[d], idx[d]) for d in others)
+
+
 def open_inputs(files: list[str], chunks: "dict | None"):
     """One Zarr store, one file, or several files combined by coordinates; lazily (dask)."""
     import xarray as xr
@@ -128,6 +187,7 @@ def open_inputs(files: list[str], chunks: "dict | None"):
     elif len(files) == 1:
         ds = xr.open_dataset(files[0], chunks={})
     else:
+        check_same_grids(files)
         ds = xr.open_mfdataset(files, combine="by_coords", chunks={})
     return ds.chunk(chunks) if chunks else ds
 
@@ -138,21 +198,37 @@ def run(args: argparse.Namespace) -> int:
 
     from varda.errors import VardaError, VardaWarning
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", VardaWarning)
-        try:
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", VardaWarning)
             return _run(args)
-        except VardaError as e:  # say the fix with CLI options, not Python keywords
-            cli = getattr(e, "cli_message", None)
-            if cli is not None and cli != str(e):
-                raise type(e)(cli) from e
-            raise
-        finally:
-            for w in caught:
-                if issubclass(w.category, VardaWarning):
-                    print(f"varda fill: note: {w.message}", file=sys.stderr)
-                else:
-                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    except KeyboardInterrupt:
+        print(_interrupted_note(args), file=sys.stderr)
+        return 130
+    except VardaError as e:  # say the fix with CLI options, not Python keywords
+        cli = getattr(e, "cli_message", None)
+        if cli is not None and cli != str(e):
+            raise type(e)(cli) from e
+        raise
+    finally:  # outside catch_warnings: re-showing a warning inside it would record it again
+        for w in caught:
+            if issubclass(w.category, VardaWarning):
+                print(f"varda fill: note: {w.message}", file=sys.stderr)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
+def _interrupted_note(args: argparse.Namespace) -> str:
+    from varda.io import zarr_status
+
+    if not str(args.output).endswith(".zarr"):
+        return "varda fill: interrupted; no output was written (NetCDF appears only when complete)"
+    st = zarr_status(args.output)
+    if st["status"] != "partial":
+        return "varda fill: interrupted"
+    return (f"varda fill: interrupted; {st['regions_done']} of {st['regions_total']} regions are "
+            f"kept in {st['path']}: rerun the same command to finish")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -173,9 +249,16 @@ def _run(args: argparse.Namespace) -> int:
             sources=[os.path.abspath(f) for f in files])
         names = [v for v in filled.data_vars if "varda_model" in filled[v].attrs]
         filled = filled[names]
-        write = varda.to_zarr if out.suffix == ".zarr" else varda.to_netcdf
-        target = write(filled, str(out), overwrite=args.overwrite, inputs=files,
-                       progress=not args.no_progress)
+        if out.suffix == ".zarr":
+            target = varda.to_zarr(filled, str(out), overwrite=args.overwrite, inputs=files,
+                                   resume=True if args.resume else None,
+                                   region_size=args.region_size, progress=not args.no_progress)
+        else:
+            if args.resume or args.region_size:
+                raise InputError("--resume and --region-size apply to Zarr outputs (-o *.zarr); "
+                                 "a NetCDF output is written whole, atomically")
+            target = varda.to_netcdf(filled, str(out), overwrite=args.overwrite, inputs=files,
+                                     progress=not args.no_progress)
         for v in names:
             frac = filled[v].attrs["varda_fraction_filled"]
             print(f"{v}: filled {100 * frac:.2f}% of the field's points", file=sys.stderr)

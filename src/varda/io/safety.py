@@ -1,7 +1,9 @@
 """Output safety: never overwrite an input; an existing output only when asked."""
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 from pathlib import Path
 from typing import Iterable
 
@@ -52,3 +54,53 @@ def check_target(path: "str | os.PathLike", *, inputs: Iterable["str | os.PathLi
         raise OutputError(f"cannot write {str(path)!r}: directory {str(target.parent)!r} does "
                           "not exist; create it first")
     return target
+
+
+def is_enospc(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) is a "no space left on device" error."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left on device" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**20:,.1f} MiB"
+
+
+def free_bytes(path: "str | os.PathLike") -> "int | None":
+    """Free bytes on the filesystem holding ``path`` (its nearest existing parent)."""
+    p = Path(path)
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    try:
+        return shutil.disk_usage(p).free
+    except OSError:
+        return None
+
+
+def space_error(shown: str, where: str, need: int, *, note: str = "") -> OutputError:
+    """The "disk full" error: the path, the space needed, what is kept, what to do."""
+    free = free_bytes(where) if "://" not in where else None
+    have = f", {_mib(free)} free" if free is not None else ""
+    return OutputError(f"no space left on the device while writing {shown!r} ({where}): about "
+                       f"{_mib(need)} more needed (uncompressed){have}. {note}".rstrip())
+
+
+def check_space(target: Path, need: int) -> None:
+    """Refuse before computing when the filesystem of ``target`` cannot hold ``need`` bytes.
+
+    Raises:
+        OutputError: naming the path, the space needed and the space free.
+    """
+    free = free_bytes(target.parent)
+    if free is not None and free < need:
+        raise OutputError(
+            f"not enough space for {str(target)!r}: the output needs about {_mib(need)} "
+            f"(uncompressed float32) and {str(target.parent)!r} has {_mib(free)} free; free "
+            "space or write elsewhere (nothing was computed or written)")

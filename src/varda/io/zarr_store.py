@@ -1,21 +1,27 @@
-"""Zarr output written region by region, so that huge filled archives stream through memory.
+"""Zarr output written region by region: bounded memory, resumable, complete-or-marked-partial.
 
-Local stores are written to a temporary directory beside the target and renamed at the end;
-object storage (any fsspec URL such as ``s3://bucket/out.zarr``) is written in place.
+Local stores are written to ``<target>.partial`` and renamed to the target once every region is
+written; object storage (any fsspec URL such as ``s3://bucket/out.zarr``) is written in place and
+carries ``varda_status = "partial"`` until the last region is written. Finished regions are
+recorded in the store (:mod:`varda.io.resume`), so rerunning an interrupted fill skips them.
 """
 from __future__ import annotations
 
 import os
 import shutil
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any, Iterable
 
 import xarray as xr
 
-from varda.errors import OutputError
+from varda.errors import OutputError, VardaWarning
 from varda.io.encoding import prepare
-from varda.io.safety import check_target, input_sources
+from varda.io.resume import (STATUS_ATTR, differences, fingerprint, mark_done, partial_path,
+                             read_fingerprint, regions_done, set_status, write_fingerprint,
+                             zarr_status)
+from varda.io.safety import check_target, input_sources, is_enospc, space_error
 
 
 def _zarr_major() -> int:
@@ -41,8 +47,9 @@ def _uniform_chunks(ds: xr.Dataset, dim: str, size: int) -> xr.Dataset:
     return ds.chunk(spec)
 
 
-def _write_regions(ds: xr.Dataset, where: Any, *, dim: str, region_size: "int | None",
-                   chunks_per_region: int, progress: bool, storage_options: "dict | None") -> int:
+def _layout(ds: xr.Dataset, dim: str, region_size: "int | None",
+            chunks_per_region: int) -> tuple[xr.Dataset, list[tuple[int, int]]]:
+    """Uniform Zarr chunks along ``dim`` and the regions (whole chunks) written one by one."""
     n = ds.sizes[dim]
     along = [v.chunks[v.dims.index(dim)] for v in ds.data_vars.values()
              if v.chunks is not None and dim in v.dims]
@@ -50,45 +57,77 @@ def _write_regions(ds: xr.Dataset, where: Any, *, dim: str, region_size: "int | 
     ds = _uniform_chunks(ds, dim, size)
     for v in ds.variables.values():
         v.encoding.pop("chunks", None)
+    step = region_size if region_size else size * max(1, chunks_per_region)
+    step = max(size, (step // size) * size)  # whole Zarr chunks per region
+    return ds, [(s, min(s + step, n)) for s in range(0, n, step)]
+
+
+def _zarr_kw(storage_options: "dict | None") -> dict:
     kw: dict = {"storage_options": storage_options} if storage_options else {}
     if _ZARR3:
         kw["zarr_format"] = 2  # consolidated v2 metadata: readable by every Pangeo tool
-    ds.to_zarr(where, mode="w", compute=False, **kw)  # metadata and in-memory variables
-    step = region_size if region_size else size * max(1, chunks_per_region)
-    step = max(size, (step // size) * size)  # whole Zarr chunks per region
-    regions = [slice(s, min(s + step, n)) for s in range(0, n, step)]
-    keep = [k for k, v in ds.variables.items() if dim in v.dims]
-    part_ds = ds[[k for k in keep if k in ds.data_vars]].drop_vars(
-        [k for k in ds.coords if k not in keep], errors="ignore")
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=n, desc=f"writing {dim}", unit=dim)
-    for region in regions:
-        part_ds.isel({dim: region}).to_zarr(where, region={dim: region}, mode="r+", **kw)
-        if bar is not None:
-            bar.update(region.stop - region.start)
-    if bar is not None:
-        bar.close()
-    return len(regions)
+    return kw
+
+
+def _start_or_resume(work: str, fp: dict, *, resume: "bool | None", shown: str,
+                     storage_options: "dict | None") -> "set[int] | None":
+    """Finished regions of a matching interrupted store at ``work`` (None: start afresh).
+
+    Raises:
+        OutputError: an interrupted store written from something else (says what differs), or
+            ``resume=True`` with nothing to resume.
+    """
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(work, **(storage_options or {}))
+    if not fs.exists(root):
+        if resume:
+            raise OutputError(f"nothing to resume: no interrupted output at {shown!r} "
+                              f"(looked for {work!r}); run without --resume / resume=True")
+        return None
+    old = read_fingerprint(work, storage_options)
+    if old is None:  # interrupted before its first region was planned: nothing to keep
+        if resume:
+            raise OutputError(f"cannot resume {shown!r}: {work!r} holds no varda progress "
+                              "record; rerun with --overwrite (overwrite=True) to start over")
+        fs.rm(root, recursive=True)
+        return None
+    diff = differences(old, fp)
+    if diff:
+        raise OutputError(
+            f"an interrupted fill left {work!r}, written from something else: "
+            f"{'; '.join(diff)} differ. Rerun the original command to finish it, or pass "
+            "--overwrite (overwrite=True) to discard it and start over, or choose another output")
+    return regions_done(work, storage_options)
 
 
 def to_zarr(obj: "xr.DataArray | xr.Dataset", store: "str | os.PathLike", *,
-            overwrite: bool = False, inputs: Iterable["str | os.PathLike"] = (),
-            region_dim: "str | None" = None, region_size: "int | None" = None,
-            chunks_per_region: int = 4, progress: bool = False,
-            storage_options: "dict | None" = None) -> str:
-    """Write a filled field to Zarr, region by region along ``region_dim``.
+            overwrite: bool = False, resume: "bool | None" = None,
+            inputs: Iterable["str | os.PathLike"] = (), region_dim: "str | None" = None,
+            region_size: "int | None" = None, chunks_per_region: int = 4,
+            progress: bool = False, storage_options: "dict | None" = None) -> str:
+    """Write a filled field to Zarr, region by region along ``region_dim``; resumable.
 
     Each region is computed and written before the next starts, so memory stays bounded by a
     region whatever the archive's length. Float data are float32 with NaN fill, without
     inherited packing; a CF history line is prepended.
 
+    The store is complete or visibly partial: a local store is written to ``<store>.partial``
+    and renamed to ``store`` after its last region; an fsspec URL is written in place with the
+    attribute ``varda_status = "partial"`` until then (``"complete"`` after). Finished regions
+    are recorded in the store, and rerunning the same fill after an interruption (Ctrl-C, a
+    killed process or worker, a full disk) writes only the missing ones; the result is the
+    one an uninterrupted run writes. :func:`varda.io.zarr_status` tells which state a store is in.
+
     Args:
         obj: the filled DataArray (needs a name) or Dataset.
         store: a local path or an fsspec URL (``s3://…``, ``gs://…``, ``memory://…``).
-        overwrite: replace an existing store (an input is never overwritten).
-        inputs: extra input paths to protect.
+        overwrite: replace an existing store, discarding any interrupted one (an input is never
+            overwritten). A local store being replaced stays in place until the new one is
+            complete.
+        resume: ``None`` (default): continue an interrupted store of the same fill if there is
+            one; ``True``: require one; ``False``: refuse to touch an interrupted store.
+        inputs: extra input paths to protect (and to record in the resume fingerprint).
         region_dim: the dim to stream along (default: the first dim of the first variable).
         region_size: points per region along it (default: ``chunks_per_region`` chunks).
         progress: show a progress bar over the regions.
@@ -98,34 +137,99 @@ def to_zarr(obj: "xr.DataArray | xr.Dataset", store: "str | os.PathLike", *,
         The store written (its path or URL).
 
     Raises:
-        OutputError: the store is an input, or exists and ``overwrite`` is False.
+        OutputError: the store is an input; it exists and ``overwrite`` is False; an
+            interrupted store comes from another model, input, options or layout (the message
+            says which); the disk is full (the message names the path and the space needed).
     """
+    sources = [str(s) for s in [*input_sources(obj), *inputs]]
     ds = prepare(obj, f"varda.to_zarr({str(store)!r})")
+    ds.attrs[STATUS_ATTR] = "partial"
     dim = region_dim or next(iter(ds.data_vars.values())).dims[0]
     if dim not in ds.dims:
         raise OutputError(f"region_dim {dim!r} is not a dim of the output ({tuple(ds.dims)})")
-    opts = dict(dim=dim, region_size=region_size, chunks_per_region=chunks_per_region,
-                progress=progress, storage_options=storage_options)
+    ds, regions = _layout(ds, dim, region_size, chunks_per_region)
+    fp = fingerprint(ds, sources=sources, dim=dim, regions=regions)
     if _is_url(store):
         import fsspec
         fs, root = fsspec.core.url_to_fs(store, **(storage_options or {}))
-        if any(str(s) == str(store) for s in [*input_sources(obj), *inputs]):
+        if any(s == str(store) for s in sources):
             raise OutputError(f"output {store!r} is an input: choose another output store")
+        work, target = str(store), None
         if fs.exists(root):
-            if not overwrite:
-                raise OutputError(f"output {store!r} already exists; choose another store or "
-                                  "pass overwrite=True (CLI: --overwrite)")
-            fs.rm(root, recursive=True)
-        _write_regions(ds, store, **opts)
-        return str(store)
-    target = check_target(store, inputs=[*input_sources(obj), *inputs], overwrite=overwrite)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+            state = zarr_status(store, storage_options=storage_options)["status"]
+            if overwrite:
+                fs.rm(root, recursive=True)
+            elif state != "partial" or resume is False:
+                raise OutputError(f"output {store!r} already exists ({state}); choose another "
+                                  "store or pass overwrite=True (CLI: --overwrite)")
+    else:
+        target = check_target(store, inputs=sources, overwrite=True)
+        if target.exists() and not overwrite:
+            raise OutputError(f"output {str(store)!r} already exists; choose another path or "
+                              "pass overwrite=True (CLI: --overwrite) to replace it")
+        work = partial_path(target)
+        if overwrite and os.path.exists(work):
+            shutil.rmtree(work)
+        if resume is False and os.path.exists(work):
+            raise OutputError(f"an interrupted fill left {work!r}; resume it (resume=None/True, "
+                              "CLI: rerun or --resume) or discard it (--overwrite)")
+    done = _start_or_resume(work, fp, resume=resume, shown=str(store),
+                            storage_options=storage_options)
+    kw = _zarr_kw(storage_options)
     try:
-        _write_regions(ds, str(tmp), **opts)
-        if target.exists():
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
-        os.replace(tmp, target)
-    finally:
-        if Path(tmp).exists():
-            shutil.rmtree(tmp)
-    return str(target)
+        if done is None:
+            ds.to_zarr(work, mode="w", compute=False, **kw)  # metadata, in-memory variables
+            write_fingerprint(work, fp, storage_options)
+            done = set()
+        else:
+            warnings.warn(VardaWarning(
+                f"resuming {str(store)!r}: {len(done)} of {len(regions)} regions were already "
+                "written by an interrupted run of the same fill"), stacklevel=2)
+        _write_regions(ds, work, dim=dim, regions=regions, done=done, progress=progress,
+                       storage_options=storage_options, kw=kw)
+        set_status(work, "complete", storage_options)
+    except Exception as e:
+        if is_enospc(e):
+            left = len(regions) - len(regions_done(work, storage_options))
+            need = sum(v.dtype.itemsize * v.size for v in ds.data_vars.values())
+            raise space_error(str(store), work, int(need * left / max(1, len(regions))),
+                              note=f"{len(regions) - left} of {len(regions)} regions are kept in "
+                                   f"{work!r}; free space and rerun the same command to "
+                                   "finish") from e
+        raise
+    if target is not None:
+        _swap_into_place(work, target)
+        return str(target)
+    return str(store)
+
+
+def _write_regions(ds: xr.Dataset, where: str, *, dim: str, regions: list[tuple[int, int]],
+                   done: set[int], progress: bool, storage_options: "dict | None",
+                   kw: dict) -> None:
+    keep = [k for k, v in ds.variables.items() if dim in v.dims]
+    part_ds = ds[[k for k in keep if k in ds.data_vars]].drop_vars(
+        [k for k in ds.coords if k not in keep], errors="ignore")
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=ds.sizes[dim], desc=f"writing {dim}", unit=dim)
+    for i, (lo, hi) in enumerate(regions):
+        if i not in done:
+            region = slice(lo, hi)
+            part_ds.isel({dim: region}).to_zarr(where, region={dim: region}, mode="r+", **kw)
+            mark_done(where, i, storage_options)
+        if bar is not None:
+            bar.update(hi - lo)
+    if bar is not None:
+        bar.close()
+
+
+def _swap_into_place(work: str, target: Path) -> None:
+    """Rename the finished ``work`` store to ``target``; an old target goes only afterwards."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
+        os.replace(target, old)
+    os.replace(work, target)
+    if old is not None:
+        shutil.rmtree(old) if old.is_dir() else old.unlink()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+import numpy as np
 import xarray as xr
 
 from varda.errors import InputError
@@ -126,6 +127,14 @@ def check_coords(da: xr.DataArray, dims: Sequence[str]) -> None:
         if dim not in da.indexes:
             continue
         index = da.indexes[dim]
+        if index.hasnans:
+            where = [int(i) for i in np.flatnonzero(np.asarray(index.isna()))[:5]]
+            what = (f"{name!r}: coordinate {dim!r} has NaN / NaT values (at positions {where}), "
+                    "so the points there have no place on the axis; drop them first")
+            raise input_error(f"{what}, e.g. da.dropna({dim!r}) after da = "
+                              f"da.where(da[{dim!r}].notnull(), drop=True)",
+                              f"{what}, e.g. with xarray: ds.where(ds[{dim!r}].notnull(), "
+                              "drop=True).to_netcdf(...)")
         if not index.is_unique:
             dup = index[index.duplicated()].unique()[:3]
             what = (f"{name!r}: coordinate {dim!r} has duplicated values (e.g. "

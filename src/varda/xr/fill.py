@@ -19,7 +19,33 @@ from varda.xr.provenance import fill_attrs, format_call, observed_flag_attrs, pr
 ModelLike = "VarModel | str | os.PathLike"
 
 
+#: attributes that mean the data were read without CF decoding (numbers stand for missing)
+UNDECODED_ATTRS = ("scale_factor", "add_offset", "_FillValue", "missing_value")
+
+
+def check_decoded(da: xr.DataArray) -> None:
+    """Refuse data read without CF decoding: their missing values are numbers, not NaN.
+
+    Raises:
+        InputError: naming the variable, the attributes and how to decode.
+    """
+    name = str(da.name) if da.name is not None else "data"
+    found = [k for k in UNDECODED_ATTRS if k in da.attrs]
+    if found:
+        plain = {k: (da.attrs[k].item() if np.ndim(da.attrs[k]) == 0 and hasattr(da.attrs[k], "item")
+                     else da.attrs[k]) for k in found}
+        values = ", ".join(f"{k}={v!r}" for k, v in plain.items())
+        what = (f"{name} was read without CF decoding: its attributes still hold {values}, so "
+                "missing points are numbers rather than NaN and values may be packed integers")
+        raise input_error(
+            f"{what}; open it with decoding on (xr.open_dataset(path), not mask_and_scale=False "
+            "or decode_cf=False) or decode it: ds = xr.decode_cf(ds)",
+            f"{what}; varda fill decodes its inputs itself, so check that the attributes are "
+            "valid CF (e.g. ncdump -h) or set the missing points to NaN")
+
+
 def _setup(da: xr.DataArray, model, dims, mask):
+    check_decoded(da)
     info = resolve_model(model, device="cpu") if not isinstance(model, VarModel) else model
     mapping = map_axes(da, info.axes, dims, patch=info.patch_shape)
     check_coords(da, list(mapping.values()))
