@@ -53,7 +53,7 @@ FILLERS = {
 
 @pytest.fixture(scope="module")
 def osse():
-    return make_sst_osse("tiny", seed=1, cloud_fraction=0.7, cache=False)
+    return make_sst_osse("tiny", seed=1, cloud_fraction=0.7, cache=False)  # ~1 s
 
 
 @pytest.mark.parametrize("name", sorted(FILLERS))

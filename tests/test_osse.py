@@ -9,8 +9,17 @@ from varda.errors import InputError
 
 
 @pytest.fixture(scope="module")
-def osse():
-    return make_sst_osse("tiny", seed=3, cloud_fraction=0.7, cache=False)
+def cache(tmp_path_factory):
+    """A cache directory shared by the OSSE tests (each truth is simulated once)."""
+    path = tmp_path_factory.getbasetemp() / "varda-cache"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VARDA_CACHE_DIR", str(path))
+        yield path
+
+
+@pytest.fixture(scope="module")
+def osse(cache):
+    return make_sst_osse("tiny", seed=3, cloud_fraction=0.7)
 
 
 def test_truth_is_cf_like_with_land_nan(osse):
@@ -45,24 +54,23 @@ def test_truth_has_fronts_and_evolves(osse):
     assert np.quantile(g, 0.99) > 3 * np.median(g)
 
 
-def test_seeds_reproducible_and_cache_transparent(osse, tmp_path, monkeypatch):
-    monkeypatch.setenv("VARDA_CACHE_DIR", str(tmp_path))
-    again = make_sst_osse("tiny", seed=3, cloud_fraction=0.7)        # simulated, then cached
+def test_seeds_reproducible_and_cache_transparent(osse, cache):
+    assert list(cache.rglob("*.npy"))                                # the fixture cached it
+    fresh = make_sst_osse("tiny", seed=3, cloud_fraction=0.7, cache=False)   # simulated again
     cached = make_sst_osse("tiny", seed=3, cloud_fraction=0.7)       # read from the cache
-    assert list(tmp_path.rglob("*.npy"))
-    for a, b, c in zip(osse, again, cached):
+    for a, b, c in zip(osse, fresh, cached):
         xr.testing.assert_identical(a, b)
         xr.testing.assert_identical(a, c)
-    other = make_sst_osse("tiny", seed=4, cloud_fraction=0.7)
+    other = make_sst_osse("tiny", seed=4, cloud_fraction=0.7, cache=False)
     assert not np.allclose(np.nan_to_num(other.truth.values), np.nan_to_num(osse.truth.values))
 
 
-def test_obs_are_truth_where_observed(osse):
+def test_obs_are_truth_where_observed(osse, cache):
     truth, obs, mask, land = osse
     m = mask.values
     np.testing.assert_array_equal(obs.values[m], truth.values[m])
     assert np.isnan(obs.values[~m]).all()
-    noisy = make_sst_osse("tiny", seed=3, noise_std=0.3, cache=False)
+    noisy = make_sst_osse("tiny", seed=3, noise_std=0.3)            # truth from the cache
     err = (noisy.obs - noisy.truth).values[noisy.mask.values]
     assert abs(err.std() - 0.3) < 0.03
 

@@ -479,6 +479,9 @@ def make_sst_osse(size: str = "tiny", *, seed: int = 0, cloud_fraction: float = 
         raise InputError(f"unknown OSSE size {size!r}; valid sizes are {sorted(SIZES)}")
     if noise_std < 0:
         raise InputError(f"noise_std must be ≥ 0, got {noise_std}")
+    if sampling not in ("clouds", "swaths", "altimeter"):
+        raise InputError(f"unknown sampling {sampling!r}; valid: 'altimeter', 'clouds', "
+                         "'swaths'")
     n_days, ny, nx = SIZES[size]
     truth = make_sst_truth(n_days, ny, nx, seed=seed, spinup=SPINUP[size], cache=cache)
     land = truth.isnull().all("time").rename("land")
@@ -488,11 +491,8 @@ def make_sst_osse(size: str = "tiny", *, seed: int = 0, cloud_fraction: float = 
                           **sampling_options)
     elif sampling == "swaths":
         mask = swath_mask(truth, seed=seed + 1, **sampling_options)
-    elif sampling == "altimeter":
-        mask = altimeter_mask(truth, seed=seed + 1, **sampling_options)
     else:
-        raise InputError(f"unknown sampling {sampling!r}; valid: 'altimeter', 'clouds', "
-                         "'swaths'")
+        mask = altimeter_mask(truth, seed=seed + 1, **sampling_options)
     rng = np.random.default_rng(seed + 2)
     noisy = truth.values + (rng.normal(0.0, noise_std, truth.shape) if noise_std else 0.0)
     obs = truth.copy(data=np.where(mask.values, noisy, np.nan).astype(np.float32))
