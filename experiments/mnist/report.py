@@ -35,6 +35,8 @@ def merge(parts: list[dict]) -> dict:
     rows: dict = {}
     for part in parts:
         for name, row in part["rows"].items():
+            if name not in S.GROUPS.get(part["group"], (name,)):
+                continue        # a row an older version of the recipe computed in this group
             rows.setdefault(name, {"seeds": {}})["seeds"][str(part["seed"])] = row
     for name, row in rows.items():
         per = list(row["seeds"].values())
@@ -98,6 +100,19 @@ def write_table(rows: dict, out_dir: Path, *, command: str, wall_time_s: float,
     _atomic(js, json.dumps(doc, indent=1, default=str) + "\n")
     _atomic(out_dir / "mnist_table.md", markdown_table(rows))
     return js
+
+
+DOC_START, DOC_END = "<!-- mnist-table:start -->", "<!-- mnist-table:end -->"
+
+
+def write_docs_table(rows: dict, doc: Path) -> bool:
+    """Put the Markdown table between the table markers of the docs page (if it has them)."""
+    if not doc.is_file() or DOC_START not in doc.read_text():
+        return False
+    pre, rest = doc.read_text().split(DOC_START, 1)
+    post = rest.split(DOC_END, 1)[1] if DOC_END in rest else ""
+    _atomic(doc, pre + DOC_START + "\n" + markdown_table(rows) + DOC_END + post)
+    return True
 
 
 def _atomic(path: Path, text: str) -> None:

@@ -115,7 +115,11 @@ def main(argv: "list[str] | None" = None) -> int:
         wall = sum(p["job_time_s"] for p in parts) / max(1, workers)
         command = command.replace(" --report-only", "")
     else:
-        parts = run_jobs(jobs, quick=args.quick, data_dir=args.data, out=out, workers=workers)
+        first = [j for j in jobs if j[0] not in S.SECOND_PHASE]
+        second = [j for j in jobs if j[0] in S.SECOND_PHASE]
+        parts = [p for phase in (first, second) if phase
+                 for p in run_jobs(phase, quick=args.quick, data_dir=args.data, out=out,
+                                   workers=workers)]
         wall = time.perf_counter() - t0
     rows = report.merge(parts)
     rows = {k: v for k, v in rows.items() if k in args.rows}
@@ -129,6 +133,8 @@ def main(argv: "list[str] | None" = None) -> int:
     results = S.RESULTS_DIR if full_table else out
     js = report.write_table(rows, results, command=command, wall_time_s=wall, quick=args.quick,
                             extra=extra)
+    if full_table:
+        report.write_docs_table(rows, S.DOCS_PAGE)
     print(report.markdown_table(rows))
     print(f"table: {js}  ({wall:.0f} s)")
     return 0

@@ -183,6 +183,29 @@ def train(model: VarModel, data: Data, cfg: dict, part: str, *, mode: str, seed:
             "lambda": float(model.cost.lam.detach())}
 
 
+def choose_fsgd_step(model: VarModel, data: Data, cfg: dict) -> dict:
+    """Set the FSGD step to the best of ``cfg["fsgd"]["step_grid"]`` on validation images
+    (too large a step diverges on a learned energy); returns the tried steps' R-scores."""
+    obs = data.val.head(cfg["fsgd"]["n_val_step"])
+    tried = {}
+    for step in cfg["fsgd"]["step_grid"]:
+        with torch.no_grad():
+            model.solver.log_step.fill_(math.log(step))
+        r = scores(reconstruct(model, obs), obs, data.std)["r_score"]
+        tried[step] = r if math.isfinite(r) else float("inf")
+    best = min(tried, key=tried.get)
+    with torch.no_grad():
+        model.solver.log_step.fill_(math.log(best))
+    return {"step_tried": {str(k): v for k, v in tried.items()}, "step_chosen": best}
+
+
+def train_fsgd(model: VarModel, data: Data, cfg: dict, seed: int) -> dict:
+    """Choose the FSGD step on validation, then train it (and λ if it is trainable)."""
+    chosen = choose_fsgd_step(model, data, cfg)
+    info = train(model, data, cfg, "fsgd", mode="solver", seed=seed)
+    return {**info, **chosen, "step": float(model.solver.log_step.exp())}
+
+
 def score_model(model: VarModel, data: Data, cfg: dict, *, n_test: "int | None" = None) -> dict:
     """Validation and test scores of a trained model, and its P-score on the test truths
     (the first ``n_test`` test images; default all of the mode's)."""
@@ -257,7 +280,7 @@ def run_pca(data: Data, cfg: dict, seed: int, out: Path) -> dict:
     pca_s = time.perf_counter() - t0
     rows = {}
     fsgd = base
-    info = train(fsgd, data, cfg, "fsgd", mode="solver", seed=seed)
+    info = train_fsgd(fsgd, data, cfg, seed)
     rows["pca_fsgd"] = {**score_model(fsgd, data, cfg), "training": info,
                         "train_time_s": round(pca_s + info["train_time_s"], 1)}
     lstm = with_solver(base, "lstm", cfg, second_order=True)
@@ -279,7 +302,8 @@ def run_ae(data: Data, cfg: dict, seed: int, out: Path) -> dict:
                                     ("ae_joint", "lstm", "joint", "joint")):
         model = with_solver(base, solver, cfg, second_order=True)
         torch.manual_seed(seed)
-        info = train(model, data, cfg, part, mode=mode, seed=seed)
+        info = (train_fsgd(model, data, cfg, seed) if solver == "fsgd"
+                else train(model, data, cfg, part, mode=mode, seed=seed))
         rows[row] = {**score_model(model, data, cfg), "training": info, "pretrain": pre,
                      "train_time_s": round(pre["train_time_s"] + info["train_time_s"], 1)}
         _save(model, out, row, seed)
@@ -320,18 +344,22 @@ def run_unet_joint(data: Data, cfg: dict, seed: int, out: Path) -> dict:
     rows = {"unet_joint": {**score_model(model, data, cfg), "training": info, "pretrain": pre,
                            "train_time_s": round(pre["train_time_s"] + info["train_time_s"], 1)}}
     _save(model, out, "unet_joint", seed)
-    # FSGD on the jointly learned energy (prior and λ frozen, the step trained): Fig. 1
-    fsgd = with_solver(model, "fsgd", cfg)
-    fsgd.cost.log_lambda.requires_grad_(False)
-    info = train(fsgd, data, cfg, "fsgd", mode="solver", seed=seed)
-    rows["unet_joint_fsgd"] = {**score_model(fsgd, data, cfg, n_test=cfg["n_test_extra"]),
-                               "training": info,
-                               "train_time_s": info["train_time_s"]}
-    _save(fsgd, out, "unet_joint_fsgd", seed)
     return rows
 
 
-RUNNERS = {"unet_joint": run_unet_joint, "unet_cold": run_unet_cold, "unet_proj": run_unet_proj, "ae": run_ae,
+def run_unet_fsgd(data: Data, cfg: dict, seed: int, out: Path) -> dict:
+    """FSGD on the jointly learned energy of ``unet_joint`` (its prior and λ frozen, the step
+    chosen on validation and trained): the FSGD pathway of Fig. 1. Needs that row's model."""
+    joint = load_model(out, "unet_joint", seed)
+    fsgd = with_solver(joint, "fsgd", cfg)
+    fsgd.cost.log_lambda.requires_grad_(False)
+    info = train_fsgd(fsgd, data, cfg, seed)
+    _save(fsgd, out, "unet_joint_fsgd", seed)
+    return {"unet_joint_fsgd": {**score_model(fsgd, data, cfg, n_test=cfg["n_test_extra"]),
+                                "training": info, "train_time_s": info["train_time_s"]}}
+
+
+RUNNERS = {"unet_joint": run_unet_joint, "unet_fsgd": run_unet_fsgd, "unet_cold": run_unet_cold, "unet_proj": run_unet_proj, "ae": run_ae,
            "pca": run_pca, "dict": run_dict, "zero": run_zero}
 
 

@@ -28,6 +28,7 @@ DATA_DIR = Path(os.environ.get("VARDA_MNIST_DIR", ROOT.parent / "shared" / "data
 RUNS_DIR = ROOT / "experiments" / "mnist" / "runs"
 RESULTS_DIR = ROOT / "experiments" / "mnist" / "results"
 FIGURES_DIR = ROOT / "docs" / "benchmarks" / "figures"
+DOCS_PAGE = ROOT / "docs" / "benchmarks" / "mnist.md"
 PRETRAINED_DIR = ROOT / "src" / "varda" / "pretrained"
 SHIPPED_NAME = "mnist-unet-joint"
 #: Rows whose models may be shipped as SHIPPED_NAME (the lowest validation R-score wins).
@@ -59,14 +60,17 @@ ROWS = tuple(ROW_TITLES)
 
 #: Jobs: a group of rows trained in one process, in order (later rows reuse earlier parts).
 GROUPS = {
-    "unet_joint": ("unet_joint", "unet_joint_fsgd"),
+    "unet_joint": ("unet_joint",),
     "unet_cold": ("unet_joint_cold",),
     "unet_proj": ("unet_proj_lstm",),
     "ae": ("ae_fsgd", "ae_lstm", "ae_joint"),
     "pca": ("pca_fsgd", "pca_lstm"),
     "dict": ("dict_omp", "dict_lasso"),
     "zero": ("zero_fill",),
+    "unet_fsgd": ("unet_joint_fsgd",),        # needs the unet_joint models: a second phase
 }
+#: Groups that use the models of other groups: run after all the others.
+SECOND_PHASE = ("unet_fsgd",)
 
 PROTOCOL = {
     "n_gaps": 3, "gap_size": 9, "noise_var": 0.1,
@@ -104,7 +108,8 @@ FULL = {
              "omp_nonzero": [10, 20, 40], "lasso_alpha": [0.02, 0.05, 0.1],
              "n_val_tune": 150},
     "fsgd": {"lr": 2e-2, "epochs": 30, "steps_per_epoch": 10, "batch_size": 64,
-             "max_time": 40, "schedule": {0: N_ITER}},
+             "max_time": 40, "schedule": {0: N_ITER},
+             "step_grid": [1.0, 0.3, 0.1, 0.03, 0.01], "n_val_step": 100},
     "lstm": {"lr": 5e-3, "lr_final": 5e-4, "epochs": 400, "steps_per_epoch": 25,
              "batch_size": 32, "max_time": 120, "schedule": _K_RAMP},
     "prior_pretrain": {"lr": 2e-3, "epochs": 400, "steps_per_epoch": 50, "batch_size": 64,
@@ -132,7 +137,8 @@ QUICK = {                     # bounded by steps, not time: the same work (and s
     "dict": {"n_atoms": 32, "alpha": 1.0, "max_iter": 2, "batch_size": 128, "n_iter": 4,
              "omp_nonzero": [5, 10], "lasso_alpha": [0.05, 0.2], "n_val_tune": 64},
     "fsgd": {"lr": 5e-2, "epochs": 2, "steps_per_epoch": 5, "batch_size": 32,
-             "max_time": None, "schedule": {0: 6}},
+             "max_time": None, "schedule": {0: 6}, "step_grid": [0.3, 0.1, 0.03],
+             "n_val_step": 32},
     "lstm": {"lr": 5e-3, "lr_final": 1e-3, "epochs": 4, "steps_per_epoch": 5,
              "batch_size": 32, "max_time": None, "schedule": {0: 3, 2: 6}},
     "prior_pretrain": {"lr": 3e-3, "epochs": 3, "steps_per_epoch": 5, "batch_size": 32,
