@@ -36,7 +36,8 @@ def test_help_documents_every_option():
     out = subprocess.run([str(exe), "fill", "--help"], capture_output=True, text=True,
                          check=True).stdout
     for opt in ("--var", "--model", "--output", "--chunks", "--scheduler", "--device",
-                "--keep-observed", "--overwrite", "--dims", "examples:"):
+                "--keep-observed", "--overwrite", "--resume", "--region-size", "--dims",
+                "examples:"):
         assert opt in out
     top = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True).stdout
     assert "fill" in top

@@ -257,8 +257,8 @@ def _run(args: argparse.Namespace) -> int:
             if args.resume or args.region_size:
                 raise InputError("--resume and --region-size apply to Zarr outputs (-o *.zarr); "
                                  "a NetCDF output is written whole, atomically")
-            target = varda.to_netcdf(filled, str(out), overwrite=args.overwrite, inputs=files,
-                                     progress=not args.no_progress)
+            target = str(varda.to_netcdf(filled, str(out), overwrite=args.overwrite,
+                                         inputs=files, progress=not args.no_progress))
         for v in names:
             frac = filled[v].attrs["varda_fraction_filled"]
             print(f"{v}: filled {100 * frac:.2f}% of the field's points", file=sys.stderr)

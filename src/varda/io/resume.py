@@ -72,7 +72,8 @@ def differences(old: dict, new: dict) -> list[str]:
     if old.get("version") != new.get("version"):
         return [f"the progress format (version {old.get('version')} vs {new.get('version')})"]
     for key, what in _PART_NAMES.items():
-        a, b = old.get(key), new.get(key)
+        a: Any = old.get(key) or {}
+        b: Any = new.get(key) or {}
         if a == b:
             continue
         if key == "model":

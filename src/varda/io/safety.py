@@ -56,9 +56,10 @@ def check_target(path: "str | os.PathLike", *, inputs: Iterable["str | os.PathLi
     return target
 
 
-def is_enospc(exc: BaseException) -> bool:
-    """True when ``exc`` (or what caused it) is a "no space left on device" error."""
+def is_enospc(error: BaseException) -> bool:
+    """True when ``error`` (or what caused it) is a "no space left on device" error."""
     seen = 0
+    exc: "BaseException | None" = error
     while exc is not None and seen < 10:
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return True

@@ -37,7 +37,7 @@ def _is_url(store: Any) -> bool:
 
 
 def _uniform_chunks(ds: xr.Dataset, dim: str, size: int) -> xr.Dataset:
-    spec: dict[str, int] = {dim: size}
+    spec: dict[Any, int] = {dim: size}
     for var in ds.variables.values():
         if var.chunks is None:
             continue
@@ -144,7 +144,7 @@ def to_zarr(obj: "xr.DataArray | xr.Dataset", store: "str | os.PathLike", *,
     sources = [str(s) for s in [*input_sources(obj), *inputs]]
     ds = prepare(obj, f"varda.to_zarr({str(store)!r})")
     ds.attrs[STATUS_ATTR] = "partial"
-    dim = region_dim or next(iter(ds.data_vars.values())).dims[0]
+    dim = str(region_dim or next(iter(ds.data_vars.values())).dims[0])
     if dim not in ds.dims:
         raise OutputError(f"region_dim {dim!r} is not a dim of the output ({tuple(ds.dims)})")
     ds, regions = _layout(ds, dim, region_size, chunks_per_region)

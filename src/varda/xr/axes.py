@@ -1,7 +1,7 @@
 """Map a model's axis names to a DataArray's dims: by name, then CF axis (cf-xarray), or explicit."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import xarray as xr
@@ -17,7 +17,7 @@ def input_error(message: str, cli: "str | None" = None) -> InputError:
     return err
 
 
-def _tuple(names: Sequence[str]) -> str:
+def _tuple(names: "Sequence[Any]") -> str:
     return "(" + ", ".join(str(n) for n in names) + ")"
 
 #: model axis name → CF axis letter, so a model axis "lat" finds a dim "latitude" or "nav_lat"
@@ -93,7 +93,7 @@ def map_axes(da: xr.DataArray, model_axes: Sequence[str],
     return out
 
 
-def _missing_axis(name: str, da: xr.DataArray, ax: str, cands: list, model_axes: Sequence[str],
+def _missing_axis(name: Any, da: xr.DataArray, ax: str, cands: list, model_axes: Sequence[str],
                   patch: "Sequence[int] | None") -> InputError:
     """The error for a model axis that no dim of ``da`` plays, with both spellings of the fix."""
     why = f"several candidates {cands}" if cands else "no dim of that name or CF axis"
