@@ -19,9 +19,10 @@ def _name(req: str) -> str:
     return re.split(r"[\[<>=!~ ;]", req, maxsplit=1)[0].strip().lower()
 
 
-def test_environment_yml_lists_every_runtime_and_test_dependency():
+def test_environment_yml_lists_every_runtime_test_and_docs_dependency():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]}
+    extras = project["optional-dependencies"]
+    wanted = {_name(r) for r in project["dependencies"] + extras["test"] + extras["docs"]}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert env["channels"][0] == "conda-forge"
     have = {_name(d) for d in env["dependencies"] if isinstance(d, str)}
