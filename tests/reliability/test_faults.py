@@ -24,16 +24,15 @@ def test_a_killed_dask_worker_does_not_change_the_result(ws):
     distributed = pytest.importorskip("distributed")
     import dask
     from varda.array import worker_malloc_config
+    ref = lazy_fill(ws.input, ws.model, n_iter=20).data.compute(scheduler="threads")
     with dask.config.set(worker_malloc_config()), \
             distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                      dashboard_address=None, silence_logs=50) as cluster, \
             distributed.Client(cluster) as client:
-        lazy = lazy_fill(ws.input, ws.model, n_iter=20).data
-        ref = client.compute(lazy).result()
         pids = client.run(os.getpid)                    # {worker address: pid}
         future = client.compute(lazy_fill(ws.input, ws.model, n_iter=20).data)
         victim = None
-        for _ in range(2000):                           # wait until a worker holds fill tasks
+        for _ in range(6000):                           # wait until a worker holds fill tasks
             busy = [w for w, keys in client.processing().items()
                     if any("varda-fill" in str(k) for k in keys)]
             if busy:
