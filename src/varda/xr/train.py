@@ -31,7 +31,7 @@ AUTO_EPOCHS = 30
 AUTO_STEPS = 12
 AUTO_PATIENCE = 6
 #: validation samples scored each epoch (a fixed, seeded subset of the validation patches)
-MAX_VAL_SAMPLES = 192
+MAX_VAL_SAMPLES = 64
 
 
 def _as_numpy(da: xr.DataArray, order: list[str]) -> np.ndarray:
