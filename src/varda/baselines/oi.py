@@ -239,7 +239,7 @@ def oi_cross_validate(da: xr.DataArray, *, length_scales: Iterable[float],
                       time_scales: Sequence[float] = (3.0,),
                       noise_ratios: Sequence[float] = (0.05,), time_dim: "str | None" = None,
                       cv_fraction: float = 0.05, n_neighbors: int = 16, cutoff: float = 3.0,
-                      background_scale: "float | None" = 30.0, block: int = 1,
+                      background_scale: "float | None" = 30.0, block: int = 3,
                       seed: int = 0) -> tuple[dict, list[dict]]:
     """Choose the OI parameters on held-out observations (grid search).
 
