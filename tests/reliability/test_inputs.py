@@ -2,8 +2,6 @@
 the fix; the input files and earlier outputs are never touched."""
 from __future__ import annotations
 
-import warnings
-
 import dask.array as da
 import numpy as np
 import pandas as pd

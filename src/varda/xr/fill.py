@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, Union
 
 import numpy as np
 import xarray as xr
@@ -16,7 +16,8 @@ from varda.xr.axes import check_coords, input_error, map_axes, ordered, time_dim
 from varda.xr.masks import as_broadcastable, observed_mask, static_mask
 from varda.xr.provenance import fill_attrs, format_call, observed_flag_attrs, prepend_history
 
-ModelLike = "VarModel | str | os.PathLike"
+#: a loaded model, a checkpoint path or a pretrained name
+ModelLike = Union[VarModel, str, os.PathLike]
 
 
 #: attributes that mean the data were read without CF decoding (numbers stand for missing)
