@@ -197,6 +197,8 @@ def _fill_block(yb: np.ndarray, vb: np.ndarray, *, todo: np.ndarray, ref: ModelR
                 grids: Sequence[AxisGrid], in_chunks: tuple, depth: dict, options: FillOptions,
                 block_id: "tuple[int, ...] | None" = None) -> np.ndarray:
     """One dask block: ``yb``/``vb`` are the chunk plus its halo; returns the chunk's fill."""
+    if block_id is None:
+        raise ValueError("_fill_block runs through dask.array.map_blocks, which passes block_id")
     nd = len(grids)
     lead_nd = yb.ndim - nd
     start = [sum(c[:i]) for c, i in zip(in_chunks, block_id)]

@@ -38,5 +38,5 @@ class VardaDataArrayAccessor:
 class VardaDatasetAccessor(VardaDataArrayAccessor):
     """``ds.varda.fill(model, variables=[...])`` fills several variables; same writers."""
 
-    def observations(self, **options: Any):  # type: ignore[override]
+    def observations(self, **options: Any):
         raise AttributeError("observations() applies to one variable: use ds[name].varda.observations()")

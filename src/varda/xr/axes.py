@@ -36,11 +36,11 @@ def _cf_candidates(da: xr.DataArray, axis: str) -> list[str]:
     key = {"Y": "latitude", "X": "longitude", "T": "time", "Z": "vertical"}[letter]
     names += list(da.cf.coordinates.get(key, []))
     for n in names:
-        dims = da[n].dims if n in da.coords or n in da.dims else ()
+        dims: tuple = da[n].dims if n in da.coords or n in da.dims else ()
         if n in da.dims:
             dims = (n,)
         if len(dims) == 1 and dims[0] not in found:
-            found.append(dims[0])
+            found.append(str(dims[0]))
     return found
 
 
@@ -163,7 +163,7 @@ def time_dim(da: xr.DataArray, mapping: Mapping[str, str]) -> "str | None":
 def ordered(da: xr.DataArray, mapping: Mapping[str, str], model_axes: Sequence[str]) -> list[str]:
     """Dims in fill order: every other (batch) dim first, then the model axes in model order."""
     model_dims = [mapping[a] for a in model_axes]
-    return [d for d in da.dims if d not in model_dims] + model_dims
+    return [str(d) for d in da.dims if d not in model_dims] + model_dims
 
 
 __all__ = ["map_axes", "check_coords", "time_dim", "ordered", "CF_AXIS", "input_error"]

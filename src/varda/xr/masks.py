@@ -33,7 +33,8 @@ def static_mask(da: xr.DataArray, mask: "xr.DataArray | bool | None",
                          f"{type(mask).__name__}")
     extra = set(mask.dims) - set(da.dims)
     if extra:
-        raise InputError(f"mask has dims {sorted(extra)} that {name!r} lacks ({tuple(da.dims)})")
+        raise InputError(f"mask has dims {sorted(map(str, extra))} that {name!r} lacks "
+                         f"({tuple(da.dims)})")
     if mask.dtype != bool:
         raise InputError(f"mask for {name!r} has dtype {mask.dtype}; it must be boolean, True "
                          "where the field is defined, e.g. mask=(land_fraction < 0.5)")
@@ -51,5 +52,5 @@ def as_broadcastable(valid: "xr.DataArray | None", order: Sequence[str]):
 
 def observed_mask(da: xr.DataArray, valid: "xr.DataArray | None") -> xr.DataArray:
     """Ω: True where ``da`` is observed (finite and inside the field)."""
-    omega = np.isfinite(da)
+    omega = xr.apply_ufunc(np.isfinite, da, dask="allowed")
     return omega & valid if valid is not None else omega
