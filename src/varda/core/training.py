@@ -67,9 +67,13 @@ def _loss(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torc
           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Return (loss, x̂, scored-points mask) for one batch."""
     nu1, nu2, nu3 = weights
-    if mode == "prior":
-        return ((model.prior(x) - x) ** 2).mean(), x, torch.ones_like(x)
-    if mode == "first_guess":
+    if mode in ("prior", "first_guess"):
+        if x is None:
+            raise ValueError(f"mode={mode!r} is trained on true states; pass x")
+        if mode == "prior":
+            return ((model.prior(x) - x) ** 2).mean(), x, torch.ones_like(x)
+        if model.first_guess is None:
+            raise ValueError("mode='first_guess' needs a model with a first guess")
         x_hat = model.first_guess(y, mask)
         return ((x_hat - x) ** 2).mean(), x_hat, torch.ones_like(x)
     if x is None:  # self-supervised: hide part of the observations and score them
@@ -197,10 +201,12 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
     if mode == "solver":
         for p in model.prior.parameters():
             p.requires_grad_(False)
-    groups = []
+    groups: list[dict] = []
     parts = {"prior": ((model.prior, lr_prior),), "first_guess": ((model.first_guess, None),)}.get(
         mode, ((model.prior, lr_prior), (model.solver, lr_solver), (model.cost, lr_cost)))
     for part, plr in parts:
+        if part is None:
+            continue
         params = [p for p in part.parameters() if p.requires_grad]
         if params:
             groups.append({"params": params, "lr": lr if plr is None else plr})
@@ -209,13 +215,15 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
     if not groups:
         raise ValueError("nothing to train: every parameter is frozen for this mode")
     opt = torch.optim.Adam(groups)
-    schedule = n_iter_schedule or default_schedule(epochs, model.n_iter)
+    schedule: "dict[int, int] | Curriculum" = (n_iter_schedule if n_iter_schedule is not None
+                                                else default_schedule(epochs, model.n_iter))
     history: list[dict] = []
     best = (math.inf, copy.deepcopy(model.state_dict()), -1)
     if ema is not None and not 0.0 < float(ema) < 1.0:
         raise ValueError(f"ema must be a decay in (0, 1) or None, got {ema}")
-    trained = [p for g in groups for p in g["params"]]
-    averaged = None if ema is None else [p.detach().clone() for p in trained]
+    trained: list[torch.Tensor] = [p for g in groups for p in g["params"]]
+    ema_decay = None if ema is None else float(ema)
+    averaged = None if ema_decay is None else [p.detach().clone() for p in trained]
     n_updates = 0
     t0 = time.perf_counter()
     n = y_n.shape[0]
@@ -270,9 +278,9 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
             if clip_grad:
                 torch.nn.utils.clip_grad_norm_(trained, clip_grad)
             opt.step()
-            if averaged is not None:
+            if averaged is not None and ema_decay is not None:
                 n_updates += 1
-                decay = min(float(ema), (1.0 + n_updates) / (10.0 + n_updates))
+                decay = min(ema_decay, (1.0 + n_updates) / (10.0 + n_updates))
                 with torch.no_grad():
                     torch._foreach_lerp_(averaged, [p.detach() for p in trained], 1.0 - decay)
             total += float(loss.detach()) * len(idx)
@@ -360,7 +368,7 @@ def _batch_stream(n: int, batch_size: int, gen: torch.Generator):
 
 @torch.no_grad()
 def evaluate_mse(model: VarModel, x, y, mask, *, n_iter: "int | None" = None, mode: str = "joint",
-                 batch_size: int = 64, holdout: float = 0.2, seed: int = 0) -> float:
+                 batch_size: int = 64, holdout: "float | Callable" = 0.2, seed: int = 0) -> float:
     """Mean squared error (normalised units) of the model on prepared data."""
     num, den = _sq_error_sums(model, x, y, mask, n_iter=n_iter, mode=mode,
                               batch_size=batch_size, holdout=holdout, seed=seed)
@@ -369,7 +377,7 @@ def evaluate_mse(model: VarModel, x, y, mask, *, n_iter: "int | None" = None, mo
 
 @torch.no_grad()
 def _sq_error_sums(model: VarModel, x, y, mask, *, n_iter: "int | None", mode: str,
-                   batch_size: int, holdout: float, seed: int) -> tuple[float, float]:
+                   batch_size: int, holdout: "float | Callable", seed: int) -> tuple[float, float]:
     """(sum of squared errors, number of scored points) of :func:`evaluate_mse`."""
     model.eval()
     gen = torch.Generator().manual_seed(seed + 1)
@@ -379,7 +387,12 @@ def _sq_error_sums(model: VarModel, x, y, mask, *, n_iter: "int | None", mode: s
         yb, mb = y[s:s + batch_size].to(dev), mask[s:s + batch_size].to(dev)
         xb = None if x is None else x[s:s + batch_size].to(dev)
         if mode in ("prior", "first_guess"):
-            out = model.prior(xb) if mode == "prior" else model.first_guess(yb, mb)
+            if mode == "prior":
+                out = model.prior(xb)
+            elif model.first_guess is not None:
+                out = model.first_guess(yb, mb)
+            else:
+                raise ValueError("mode='first_guess' needs a model with a first guess")
             err = (out - xb) ** 2
             num += float(err.sum()); den += err.numel()
         elif xb is None:
