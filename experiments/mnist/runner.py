@@ -203,7 +203,7 @@ def train_fsgd(model: VarModel, data: Data, cfg: dict, seed: int) -> dict:
     """Choose the FSGD step on validation, then train it (and λ if it is trainable)."""
     chosen = choose_fsgd_step(model, data, cfg)
     info = train(model, data, cfg, "fsgd", mode="solver", seed=seed)
-    return {**info, **chosen, "step": float(model.solver.log_step.exp())}
+    return {**info, **chosen, "step": float(model.solver.log_step.detach().exp())}
 
 
 def score_model(model: VarModel, data: Data, cfg: dict, *, n_test: "int | None" = None) -> dict:
