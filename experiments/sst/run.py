@@ -102,10 +102,12 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny sizes, one seed (a minute)")
     p.add_argument("--only", choices=("osse", "eofs"), default=None)
     p.add_argument("--seeds", type=int, nargs="+", default=None)
+    p.add_argument("--size", default=None, choices=("tiny", "small", "year"),
+                   help=f"OSSE size (default {S.OSSE_SIZE})")
     args = p.parse_args(argv)
     torch.set_num_threads(S.THREADS)
     seeds = S.QUICK["seeds"] if args.quick else tuple(args.seeds or S.SEEDS)
-    size = S.QUICK["osse_size"] if args.quick else S.OSSE_SIZE
+    size = S.QUICK["osse_size"] if args.quick else (args.size or S.OSSE_SIZE)
     opts = S.QUICK["train_options"] if args.quick else S.TRAIN_OPTIONS
     out_dir = S.RESULTS_DIR / "quick" if args.quick else S.RESULTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -124,8 +126,10 @@ def main(argv=None) -> int:
             last[kind] = res
     from experiments.sst.report import figures, markdown
     results["summary"] = summary(results)
-    (out_dir / "sst.json").write_text(json.dumps(results, indent=1, default=str))
-    (out_dir / "sst.md").write_text(markdown(results))
+    stem = "sst" + "".join(f"_{k}" for k in ([args.only] if args.only else [])) + \
+        ("" if size == S.OSSE_SIZE or args.only == "eofs" else f"_{size}")
+    (out_dir / f"{stem}.json").write_text(json.dumps(results, indent=1, default=str))
+    (out_dir / f"{stem}.md").write_text(markdown(results))
     if not args.quick:
         figures(last, S.FIGURES_DIR)
     print(markdown(results))

@@ -149,7 +149,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="where the sst demo writes its files (default ./varda-demo-sst)")
     p.add_argument("--train", action="store_true",
                    help="sst demo: train a model here (fixed epochs) instead of the shipped one")
-    p.add_argument("--epochs", type=int, default=12,
-                   help="sst demo with --train: epochs per candidate (default 12)")
+    p.add_argument("--epochs", type=int, default=6,
+                   help="sst demo, when training: epochs per candidate (default 6)")
     p.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--quiet", action="store_true", help="print only the table")
