@@ -6,9 +6,9 @@ import pytest
 
 pytest.importorskip("eofs")
 
-from experiments.sst import settings as S  # noqa: E402
-from experiments.sst.report import markdown  # noqa: E402
-from experiments.sst.run import eofs_case, summary  # noqa: E402
+from experiments.sst import settings as S
+from experiments.sst.report import markdown
+from experiments.sst.run import eofs_case, summary
 
 
 def test_eofs_case_hides_and_withholds_the_stated_fractions():

@@ -12,8 +12,8 @@ NAMES = {"varda": "varda.train + fill (defaults)", "dineof": "DINEOF",
 
 def markdown(results: dict) -> str:
     """The final tables: RMSE mean [min, max] over seeds, and the ratios to the baselines."""
-    lines = [f"Command: `{results['command']}`; {results['hardware']}; seeds "
-             f"{results['seeds']}; OSSE size {results['osse_size']}.", ""]
+    lines = [(f"Command: `{results['command']}`; {results['hardware']}; seeds "
+             f"{results['seeds']}; OSSE size {results['osse_size']}."), ""]
     titles = {"osse": "OSSE with fronts, 70 % clouds (RMSE on every cloudy ocean point, °C)",
               "eofs": "NOAA SST anomalies (eofs), 57 % clouds + 15 % withheld "
                       "(RMSE on withheld points, °C)"}
@@ -29,9 +29,9 @@ def markdown(results: dict) -> str:
                 t_txt = f"{t:.1f}"
             lines.append(f"| {NAMES.get(m, m)} | {v['rmse_mean']:.3f} | "
                          f"[{v['rmse_min']:.3f}, {v['rmse_max']:.3f}] | {t_txt} |")
-        lines += ["", f"varda / best of DINEOF, OI, linear-in-time: "
+        lines += ["", (f"varda / best of DINEOF, OI, linear-in-time: "
                       f"**{summ['_ratio_to_best_baseline']:.2f}**; varda / DINEOF: "
-                      f"**{summ['_ratio_to_dineof']:.2f}**", ""]
+                      f"**{summ['_ratio_to_dineof']:.2f}**"), ""]
         by_seed = results["cases"][kind]
         chosen = [by_seed[s]["varda"].get("chosen") for s in by_seed]
         lines += [f"Candidate chosen on validation, per seed: {', '.join(map(str, chosen))}.", ""]

@@ -32,7 +32,12 @@ def eofs_case(seed: int):
 
 
 def baselines(obs, seed: int) -> dict:
-    from varda.baselines import climatology_fill, dineof, linear_time_fill, optimal_interpolation
+    from varda.baselines import (
+        climatology_fill,
+        dineof,
+        linear_time_fill,
+        optimal_interpolation,
+    )
 
     out = {}
     for name, fn in (("dineof", lambda: dineof(obs, seed=seed)),

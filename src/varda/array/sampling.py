@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import itertools
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -22,7 +22,7 @@ def patch_starts(n: int, patch: int, stride: int) -> list[int]:
 
 
 def cut_patches(arrays: Sequence[np.ndarray], patch: Sequence[int], *,
-                stride: "Sequence[int] | None" = None) -> list[np.ndarray]:
+                stride: Sequence[int] | None = None) -> list[np.ndarray]:
     """Cut each array (same shape ``(..., *axes)``, model axes last) into the same patches.
 
     Args:
@@ -62,7 +62,7 @@ def _pooling(config: dict, patch: Sequence[int]) -> list[tuple[str, list[int], l
             ax = int(c.get("axis", -1)) % len(sizes)
             sizes = [s for i, s in enumerate(sizes) if i != ax]
             c = c.get("inner") or {}
-        key = {"unet": "pool", "lstm": "coarsen"}.get(c.get("type"))
+        key = {"unet": "pool", "lstm": "coarsen"}.get(str(c.get("type")))
         if key is None or key not in c:
             continue
         f = c[key]

@@ -15,8 +15,8 @@ from varda.cli import demo_l96, demo_sst
 #: demo name → (module with ``add_arguments``, its runner, one-line help)
 DEMOS = {
     "sst": (demo_sst, demo_sst.run_sst_demo,
-            "fill a cloudy SST OSSE, compare with DINEOF, OI, linear-in-time and climatology; "
-            "write NetCDF + PNG"),
+            ("fill a cloudy SST OSSE, compare with DINEOF, OI, linear-in-time and climatology; "
+            "write NetCDF + PNG")),
     "l96": (demo_l96, demo_l96.run_l96_demo,
             "fill Lorenz-96 windows with the shipped models (≈ 20 s)"),
 }

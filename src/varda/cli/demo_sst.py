@@ -22,7 +22,12 @@ SHIPPED = "sst-osse"
 
 
 def _baselines(obs, log) -> dict:
-    from varda.baselines import climatology_fill, dineof, linear_time_fill, optimal_interpolation
+    from varda.baselines import (
+        climatology_fill,
+        dineof,
+        linear_time_fill,
+        optimal_interpolation,
+    )
 
     out = {}
     for name, fn in (("DINEOF", lambda: dineof(obs, seed=0)),

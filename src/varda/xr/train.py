@@ -9,7 +9,8 @@ from __future__ import annotations
 import copy
 import os
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,7 +39,7 @@ def _as_numpy(da: xr.DataArray, order: list[str]) -> np.ndarray:
     return np.asarray(da.transpose(*order).values, dtype=np.float32)
 
 
-def _check_input(da: xr.DataArray, truth: "xr.DataArray | None") -> None:
+def _check_input(da: xr.DataArray, truth: xr.DataArray | None) -> None:
     name = da.name if da.name is not None else "data"
     if not isinstance(da, xr.DataArray):
         raise InputError(f"varda.train needs an xarray.DataArray, got {type(da).__name__}; "
@@ -70,7 +71,7 @@ def _check_input(da: xr.DataArray, truth: "xr.DataArray | None") -> None:
                                  "e.g. truth.interp_like(da))")
 
 
-def _resolve(model: Any, da: xr.DataArray, dims, mask) -> "tuple[dict[str, Any], Plan | None]":
+def _resolve(model: Any, da: xr.DataArray, dims, mask) -> tuple[dict[str, Any], Plan | None]:
     """Candidates ``{name: VarModel or config}`` and the automatic plan (or None)."""
     if model is None:
         plan = _auto_plan(da, dims, mask)
@@ -93,7 +94,7 @@ def _auto_plan(da: xr.DataArray, dims, mask) -> Plan:
         raise InputError(f"{name!r} has dims {tuple(da.dims)}; automatic training needs "
                          "(time, y, x) fields with a time dim (named 'time' or with a CF time "
                          "axis); otherwise pass model=varda.model_config(axes, patch)")
-    order = [tdim] + [d for d in da.dims if d != tdim]
+    order = [tdim] + [str(d) for d in da.dims if d != tdim]
     valid = as_broadcastable(static_mask(da, mask, tdim), order)
     obs = _as_numpy(da, order)
     if valid is not None:
@@ -108,7 +109,7 @@ def _segments_take(arr: np.ndarray, axis: int, segs) -> list[np.ndarray]:
     return [np.take(arr, np.arange(a, b), axis=axis) for a, b in segs]
 
 
-def _cut(arrays: list[np.ndarray], m: VarModel, tpos: "int | None", segs, step):
+def _cut(arrays: list[np.ndarray], m: VarModel, tpos: int | None, segs, step):
     """Cut patches from every segment of the time axis (never across segments)."""
     if tpos is None or segs is None:
         return cut_patches(arrays, m.patch_shape, stride=step)
@@ -130,12 +131,12 @@ def _to_t(a: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a))[:, None]
 
 
-def train(da: xr.DataArray, model: "VarModel | dict | str | os.PathLike | None" = None, *,
-          truth: "xr.DataArray | None" = None, dims: "Mapping[str, str] | None" = None,
-          mask: "xr.DataArray | bool | None" = None, stride: "Mapping[str, int] | None" = None,
-          epochs: "int | None" = None, seed: int = 0, first_guess_epochs: "int | None" = None,
-          max_time: "float | None" = None, device: str = "auto", progress: bool = True,
-          val_fraction: float = 0.2, candidates: "list[str] | None" = None,
+def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = None, *,
+          truth: xr.DataArray | None = None, dims: Mapping[str, str] | None = None,
+          mask: xr.DataArray | bool | None = None, stride: Mapping[str, int] | None = None,
+          epochs: int | None = None, seed: int = 0, first_guess_epochs: int | None = None,
+          max_time: float | None = None, device: str = "auto", progress: bool = True,
+          val_fraction: float = 0.2, candidates: list[str] | None = None,
           **fit_options: Any) -> VarModel:
     """Train a gap-filling model on ``da`` (observations, NaN where missing).
 
@@ -256,7 +257,7 @@ def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask, 
                          "with a model without first_guess")
     mapping = map_axes(da, m.axes, dims, m.patch_shape)
     check_coords(da, list(mapping.values()))
-    patch_sizes_ok(m.config, [da.sizes[mapping[a]] for a in m.axes], name)
+    patch_sizes_ok(m.config, [da.sizes[mapping[a]] for a in m.axes], str(name))
     order = ordered(da, mapping, m.axes)
     tdim = time_dim(da, mapping)
     valid = as_broadcastable(static_mask(da, mask, tdim), order)
@@ -348,7 +349,7 @@ def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask, 
         m.n_iter = int(best_k)     # the K the kept weights were validated at
     tr.update({
         "variable": str(name), "supervised": truth is not None,
-        "n_patches": int(len(y_tr)), "n_val_patches": 0 if val is None else int(len(val[1])),
+        "n_patches": len(y_tr), "n_val_patches": 0 if val is None else len(val[1]),
         "n_observed": n_obs, "dims": {a: mapping[a] for a in m.axes}, "history": history,
         "split": ({"time_dim": tdim, "train_segments": segs_tr, "val_segments": segs_va}
                   if segs_tr is not None else {"random_patches": True}),
@@ -375,4 +376,4 @@ def _init_eof(m: VarModel, y: torch.Tensor, mask: torch.Tensor, seed: int) -> No
         prior.components[:, :comps.shape[1]].copy_(torch.from_numpy(comps))
 
 
-__all__ = ["train", "evaluate_mse"]
+__all__ = ["evaluate_mse", "train"]

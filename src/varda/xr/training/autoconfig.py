@@ -108,7 +108,7 @@ def plan_from_data(obs: np.ndarray, dims: list[str], *, hidden: int = 12,
     why["patch"] = f"grid {list(obs.shape[1:])}: patch {sp} (whole grid up to {MAX_PATCH})"
     if window > 1:
         axes, patch = list(dims), [window, *sp]
-        fold: "str | None" = dims[0]
+        fold: str | None = dims[0]
         pool = [1, 2, 2]
     else:
         axes, patch, fold, pool = list(dims[1:]), sp, None, [2, 2]

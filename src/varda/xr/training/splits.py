@@ -3,6 +3,8 @@ overlaps a training patch (random patch splits validate on near-copies of traini
 bias the choice of the best epoch and configuration)."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from varda.errors import InputError
@@ -26,10 +28,10 @@ def time_blocks(n_time: int, *, block: int, val_fraction: float = 0.2,
         raise InputError(f"a time axis of {n_time} steps holds fewer than two blocks of {block} "
                          "steps: too short to keep separate validation times; use a longer "
                          "archive or a shorter time window")
-    n_val = min(n_blocks - 1, max(1, int(round(n_blocks * val_fraction))))
+    n_val = min(n_blocks - 1, max(1, round(n_blocks * val_fraction)))
     rng = np.random.default_rng(seed)
     edges = np.linspace(0, n_blocks, n_val + 1).astype(int)
-    val = {int(rng.integers(a, b)) for a, b in zip(edges[:-1], edges[1:]) if b > a}
+    val = {int(rng.integers(a, b)) for a, b in itertools.pairwise(edges) if b > a}
     bounds = [(i * block, (i + 1) * block if i < n_blocks - 1 else n_time) for i in range(n_blocks)]
     return _runs(bounds, [i not in val for i in range(n_blocks)]), \
         _runs(bounds, [i in val for i in range(n_blocks)])
