@@ -65,11 +65,11 @@ def model_config(axes: Sequence[str], patch_shape: Sequence[int], *, prior: str 
     else:
         raise unknown_choice("prior", prior, list(PRESET_PRIORS))
     if solver == "lstm" and f_ax is not None:
-        s = {"type": "fold", "axis": f_ax,
-             "inner": {"type": "lstm", "ndim": nd - 1, "channels": patch_shape[f_ax],
-                       "hidden": hidden, "periodic": f_per}}
+        inner: dict = {"type": "lstm", "ndim": nd - 1, "channels": patch_shape[f_ax],
+                       "hidden": hidden, "periodic": f_per}
         if split_grad:
-            s["inner"]["split_grad"] = True
+            inner["split_grad"] = True
+        s = {"type": "fold", "axis": f_ax, "inner": inner}
     elif solver == "lstm":
         s = {"type": "lstm", "ndim": nd, "hidden": hidden, "periodic": per}
         if split_grad:
