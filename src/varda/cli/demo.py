@@ -22,6 +22,15 @@ DEMOS = {
 }
 DEFAULT = "sst"
 
+DESCRIPTION = """\
+Run the main job on built-in data.
+
+  varda demo        (or: varda demo sst)  fill a cloudy sea-surface-temperature OSSE with a
+                    learned variational model and compare it with DINEOF, optimal
+                    interpolation, linear interpolation in time and climatology
+  varda demo l96    fill Lorenz-96 windows with the two shipped models (fixed work, no training)
+"""
+
 
 def _run(args: argparse.Namespace) -> int:
     return int(DEMOS[args.demo][1](args) or 0)
@@ -29,7 +38,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def add_parser(sub) -> None:
     p = sub.add_parser("demo", help="run the main job on built-in data (default: SST gap filling)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=DESCRIPTION,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("demo", nargs="?", default=DEFAULT, choices=sorted(DEMOS),
                    help="which demo: " + "; ".join(f"{k}: {v[2]}" for k, v in DEMOS.items())
                         + f" (default {DEFAULT})")
