@@ -290,7 +290,8 @@ def test_cli_train_automatic_and_clear_errors(tmp_path, capsys):
     rc = main(["train", str(src), "--var", "sst", "--config", str(cfg), "--no-progress",
                "-o", str(tmp_path / "bad")])
     err = capsys.readouterr().err
-    assert rc == 2 and "not a multiple of the prior unet pool factor 2" in err
+    assert rc == 2 and "size of 9 along 'lat' is not a multiple of 2" in err
+    assert "of 8 or 10 along that axis" in err
     assert "epoch" not in err and not (tmp_path / "bad.json").exists()   # before training
     assert "model_config(" not in err and "da." not in err
     assert main(["train", str(src), "--var", "sst", "--axes", "depth,lon",

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from varda.core.model import VarModel, build_model
 from varda.errors import InputError
 
 
@@ -51,31 +52,16 @@ def cut_patches(arrays: Sequence[np.ndarray], patch: Sequence[int], *,
     return [np.concatenate(o, axis=0) for o in out]
 
 
-def _pooling(config: dict, patch: Sequence[int]) -> list[tuple[str, list[int], list[int]]]:
-    """``(what, sizes, factors)`` for every part of a model config that needs axis lengths
-    divisible by a factor (U-Net pooling, ConvLSTM coarsening), with sizes of those axes."""
-    out = []
-    for part in ("prior", "solver"):
-        c = config.get(part) or {}
-        sizes = list(patch)
-        if c.get("type") == "fold":
-            ax = int(c.get("axis", -1)) % len(sizes)
-            sizes = [s for i, s in enumerate(sizes) if i != ax]
-            c = c.get("inner") or {}
-        key = {"unet": "pool", "lstm": "coarsen"}.get(str(c.get("type")))
-        if key is None or key not in c:
-            continue
-        f = c[key]
-        f = [int(f)] * len(sizes) if isinstance(f, int) else [int(v) for v in f]
-        out.append((f"{part} {c['type']} {key}", sizes, f))
-    return out
-
-
-def patch_sizes_ok(config: dict, data_sizes: Sequence[int], name: str = "data", *,
+def patch_sizes_ok(model: "VarModel | dict", data_sizes: Sequence[int], name: str = "data", *,
                    option: str = "patch_shape") -> None:
-    """Check, before any training, that a model config's patch fits the data and its pooling.
+    """Check, before any training, that a model's patch fits the data and the length
+    multiples its parts need (:attr:`VarModel.size_multiples`: U-Net pooling, ConvLSTM
+    coarsening).
 
     Args:
+        model: the model, or its config (built here to ask its parts).
+        data_sizes: the data's length along each model axis.
+        name: the variable, for messages.
         option: how the caller names the patch setting in messages (``"--patch"`` in the CLI).
 
     Raises:
@@ -83,16 +69,15 @@ def patch_sizes_ok(config: dict, data_sizes: Sequence[int], name: str = "data", 
             U-Net's pooling / the solver's coarsening factor (the message says which sizes
             would work).
     """
-    patch = [int(p) for p in config["patch_shape"]]
-    axes = list(config.get("axes", range(len(patch))))
+    m = build_model(model) if isinstance(model, dict) else model
+    patch, axes = list(m.patch_shape), list(m.axes)
     for a, p, n in zip(axes, patch, data_sizes):
         if p > n:
             raise InputError(f"the patch along {a!r} ({p}) is longer than {name!r} ({n} "
                              f"points); use a {option} of at most {n} there")
-    for what, sizes, factors in _pooling(config, patch):
-        for s, f in zip(sizes, factors):
-            if f > 1 and s % f:
-                ok = [v for v in (s - s % f, s - s % f + f) if v > 0]
-                raise InputError(f"a patch size of {s} is not a multiple of the {what} factor "
-                                 f"{f}; use a {option} of {' or '.join(map(str, ok))} along "
-                                 "that axis")
+    for a, p, f in zip(axes, patch, m.size_multiples):
+        if f > 1 and p % f:
+            ok = [v for v in (p - p % f, p - p % f + f) if v > 0]
+            raise InputError(f"a patch size of {p} along {a!r} is not a multiple of {f}, the "
+                             "factor the model's pooling or coarsening needs there; use a "
+                             f"{option} of {' or '.join(map(str, ok))} along that axis")

@@ -27,6 +27,28 @@ class Component(nn.Module):
         return (1,) * ndim
 
 
+class Folding:
+    """Mixin of the parts that fold one spatial axis into the channels and run an ``inner``
+    part on the others: they answer for the inner part on its axes, and the folded axis tiles
+    freely (in patch-long tiles, whose points become the channels, e.g. 4DVarNet-style time
+    windows slid over an archive)."""
+
+    axis: int
+    inner: Component
+
+    def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
+        """The inner part's fixed axes among the others; the folded axis is not fixed."""
+        inner = list(self.inner.fixed_axes(ndim - 1))
+        inner.insert(self.axis % ndim, False)
+        return tuple(inner)
+
+    def size_multiples(self, ndim: int) -> tuple[int, ...]:
+        """The inner part's length multiples on the axes it sees; 1 on the folded one."""
+        inner = list(self.inner.size_multiples(ndim - 1))
+        inner.insert(self.axis % ndim, 1)
+        return tuple(inner)
+
+
 class Prior(Component):
     """A prior operator Φ: a state ``(B, C, *spatial)`` to a state of the same shape."""
 

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from varda.core.components import Solver
+from varda.core.components import Folding, Solver
 from varda.core.fastmath import tanh, tanh_
 from varda.core.nn import CONV, PaddedConv, as_tuple, fold_axis, unfold_axis
 from varda.errors import unknown_choice
@@ -221,9 +221,11 @@ class ConvLSTMSolver(Solver):
         return x - scale * dx, {**state, "h": h, "c": c}
 
 
-class FoldedSolver(Solver):
+class FoldedSolver(Folding, Solver):
     """Run the solver ``inner`` with spatial axis ``axis`` folded into the channels
     (as :class:`varda.core.priors.fold.FoldedPrior` does for priors): ``(B, C, T, S)`` → ``(B, C·S, T)``."""
+
+    inner: Solver
 
     def __init__(self, *, inner: dict, axis: int = -1) -> None:
         super().__init__()
@@ -235,20 +237,6 @@ class FoldedSolver(Solver):
     def n_inputs(self) -> int:
         """Input groups of the inner solver."""
         return int(self.inner.n_inputs)
-
-    def size_multiples(self, ndim: int) -> tuple[int, ...]:
-        """Per spatial axis, the inner part's factors on the axes it sees (1 on the folded one)."""
-        axis = self.axis % ndim
-        inner = iter(self.inner.size_multiples(ndim - 1))
-        return tuple(1 if i == axis else int(next(inner)) for i in range(ndim))
-
-    def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
-        """Per spatial axis, whether fields cannot be tiled along it: the inner part's fixed
-        axes among the others. The folded axis tiles (in patch-long tiles, whose points
-        become the channels), e.g. 4DVarNet-style time windows slid over an archive."""
-        axis = self.axis % ndim
-        inner = iter(self.inner.fixed_axes(ndim - 1))
-        return tuple(False if i == axis else bool(next(inner)) for i in range(ndim))
 
     def init_state(self, x: torch.Tensor, grad: torch.Tensor, n_iter: "int | None" = None) -> Any:
         return self.inner.init_state(fold_axis(x, self.axis), fold_axis(grad, self.axis),

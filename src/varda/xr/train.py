@@ -39,6 +39,19 @@ def _as_numpy(da: xr.DataArray, order: list[str]) -> np.ndarray:
     return np.asarray(da.transpose(*order).values, dtype=np.float32)
 
 
+def _observations(da: xr.DataArray, mask: "xr.DataArray | bool | None", tdim: "str | None",
+                  order: list[str], name: str) -> np.ndarray:
+    """The data as float32 in ``order``, NaN outside the field (land, or ``mask`` False)."""
+    valid = as_broadcastable(static_mask(da, mask, tdim), order)
+    obs = _as_numpy(da, order)
+    if valid is not None:
+        if not valid.any():
+            raise InputError(f"{name!r}: the mask leaves no point to fill (no ocean): check "
+                             "mask= (True where the field is defined)")
+        obs = np.where(valid, obs, np.nan)
+    return obs
+
+
 def _check_input(da: xr.DataArray, truth: xr.DataArray | None) -> None:
     name = da.name if da.name is not None else "data"
     if not isinstance(da, xr.DataArray):
@@ -95,14 +108,7 @@ def _auto_plan(da: xr.DataArray, dims, mask) -> Plan:
                          "(time, y, x) fields with a time dim (named 'time' or with a CF time "
                          "axis); otherwise pass model=varda.model_config(axes, patch)")
     order = [tdim] + [str(d) for d in da.dims if d != tdim]
-    valid = as_broadcastable(static_mask(da, mask, tdim), order)
-    obs = _as_numpy(da, order)
-    if valid is not None:
-        if not valid.any():
-            raise InputError(f"{name!r}: the mask leaves no point to fill (no ocean): check "
-                             "mask= (True where the field is defined)")
-        obs = np.where(valid, obs, np.nan)
-    return plan_from_data(obs, order)
+    return plan_from_data(_observations(da, mask, tdim, order, str(name)), order)
 
 
 def _segments_take(arr: np.ndarray, axis: int, segs) -> list[np.ndarray]:
@@ -257,16 +263,10 @@ def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask, 
                          "with a model without first_guess")
     mapping = map_axes(da, m.axes, dims, m.patch_shape)
     check_coords(da, list(mapping.values()))
-    patch_sizes_ok(m.config, [da.sizes[mapping[a]] for a in m.axes], str(name))
+    patch_sizes_ok(m, [da.sizes[mapping[a]] for a in m.axes], str(name))
     order = ordered(da, mapping, m.axes)
     tdim = time_dim(da, mapping)
-    valid = as_broadcastable(static_mask(da, mask, tdim), order)
-    obs = _as_numpy(da, order)
-    if valid is not None:
-        if not valid.any():
-            raise InputError(f"{name!r}: the mask leaves no point to fill (no ocean): check "
-                             "mask= (True where the field is defined)")
-        obs = np.where(valid, obs, np.nan)
+    obs = _observations(da, mask, tdim, order, str(name))
     observed = np.isfinite(obs)
     n_obs = int(observed.sum())
     if n_obs == 0:

@@ -11,12 +11,12 @@ import torch
 from torch import nn
 
 from varda.core.nn import fold_axis, unfold_axis
-from varda.core.components import Prior
+from varda.core.components import Folding, Prior
 from varda.core.priors.registry import build_prior, register
 
 
 @register("fold")
-class FoldedPrior(Prior):
+class FoldedPrior(Folding, Prior):
     """Apply the prior ``inner`` with spatial axis ``axis`` folded into the channels.
 
     Args:
@@ -29,20 +29,6 @@ class FoldedPrior(Prior):
         self.axis = int(axis)
         self.inner = build_prior(inner)
         self.config = {"inner": dict(inner), "axis": self.axis}
-
-    def size_multiples(self, ndim: int) -> tuple[int, ...]:
-        """Per spatial axis, the inner part's factors on the axes it sees (1 on the folded one)."""
-        axis = self.axis % ndim
-        inner = iter(self.inner.size_multiples(ndim - 1))
-        return tuple(1 if i == axis else int(next(inner)) for i in range(ndim))
-
-    def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
-        """Per spatial axis, whether fields cannot be tiled along it: the inner part's fixed
-        axes among the others. The folded axis tiles (in patch-long tiles, whose points
-        become the channels), e.g. 4DVarNet-style time windows slid over an archive."""
-        axis = self.axis % ndim
-        inner = iter(self.inner.fixed_axes(ndim - 1))
-        return tuple(False if i == axis else bool(next(inner)) for i in range(ndim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return unfold_axis(self.inner(fold_axis(x, self.axis)), x.shape, self.axis)
