@@ -256,7 +256,7 @@ def test_bad_inputs_are_refused(osse):
     dup = osse.obs.isel(time=[0, 1, 1, 2])
     with pytest.raises(InputError, match="duplicated"):
         linear_time_fill(dup)
-    with pytest.raises(InputError, match="not increasing"):
+    with pytest.raises(InputError, match="not sorted"):
         optimal_interpolation(osse.obs.isel(time=[2, 0, 1]))
     with pytest.raises(InputError, match="time"):
         climatology_fill(osse.obs.rename(time="t").drop_vars("t"))

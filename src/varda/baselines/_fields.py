@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 
 from varda.errors import InputError
+from varda.xr.axes import check_time_sorted
 
 
 @dataclass
@@ -58,22 +59,6 @@ def find_time_dim(da: xr.DataArray, time_dim: "str | None") -> str:
         raise InputError(f"cannot tell which dim of {name!r} is time (dims {tuple(da.dims)}); "
                          "pass time_dim='<dim>'")
     return found
-
-
-def check_time_sorted(da: xr.DataArray, time_dim: str) -> None:
-    """Refuse duplicated or non-increasing time coordinates (interpolation needs them sorted)."""
-    name = da.name if da.name is not None else "data"
-    if time_dim not in da.indexes:
-        return
-    index = da.indexes[time_dim]
-    if not index.is_unique:
-        dup = index[index.duplicated()].unique()[:3]
-        raise InputError(f"{name!r}: time coordinate {time_dim!r} has duplicated values (e.g. "
-                         f"{list(map(str, dup))}); remove them first, e.g. "
-                         f"da.drop_duplicates({time_dim!r})")
-    if not index.is_monotonic_increasing:
-        raise InputError(f"{name!r}: time coordinate {time_dim!r} is not increasing; sort it "
-                         f"first, e.g. da.sortby({time_dim!r})")
 
 
 def time_in_days(da: xr.DataArray, time_dim: str) -> np.ndarray:

@@ -167,3 +167,20 @@ def ordered(da: xr.DataArray, mapping: Mapping[str, str], model_axes: Sequence[s
 
 
 __all__ = ["map_axes", "check_coords", "time_dim", "ordered", "CF_AXIS", "input_error"]
+
+
+def check_time_sorted(da: xr.DataArray, time_dim: str) -> None:
+    """Refuse duplicated or non-increasing time coordinates (training splits and interpolation
+    in time need them sorted), naming the variable, the dim and the fix."""
+    name = da.name if da.name is not None else "data"
+    if time_dim not in da.indexes:
+        return
+    index = da.indexes[time_dim]
+    if not index.is_unique:
+        dup = index[index.duplicated()].unique()[:3]
+        raise InputError(f"{name!r}: time coordinate {time_dim!r} has duplicated values (e.g. "
+                         f"{list(map(str, dup))}); remove them first, e.g. "
+                         f"da.drop_duplicates({time_dim!r})")
+    if not index.is_monotonic_increasing:
+        raise InputError(f"{name!r}: time coordinate {time_dim!r} is not sorted (not increasing); "
+                         f"sort it first, e.g. da.sortby({time_dim!r})")

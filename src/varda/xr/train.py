@@ -21,7 +21,7 @@ from varda.array.sampling import cut_patches, patch_sizes_ok
 from varda.core.model import VarModel, build_model
 from varda.core.training import evaluate_mse, fit
 from varda.errors import InputError
-from varda.xr.axes import check_coords, map_axes, ordered, time_dim
+from varda.xr.axes import check_coords, check_time_sorted, map_axes, ordered, time_dim
 from varda.xr.masks import as_broadcastable, static_mask
 from varda.xr.training.autoconfig import Plan, em_pca, plan_from_data
 from varda.xr.training.holdouts import BorrowedClouds
@@ -61,15 +61,8 @@ def _check_input(da: xr.DataArray, truth: xr.DataArray | None) -> None:
         raise InputError(f"{name!r} has dtype {da.dtype}; training needs float data with NaN "
                          "where missing (convert with .astype('float32'))")
     tdim = time_dim(da, {})
-    if tdim is not None and tdim in da.indexes:
-        idx = da.indexes[tdim]
-        if not idx.is_unique:
-            raise InputError(f"{name!r}: time coordinate {tdim!r} has duplicated values (e.g. "
-                             f"{list(map(str, idx[idx.duplicated()].unique()[:3]))}); remove "
-                             f"them first, e.g. da.drop_duplicates({tdim!r})")
-        if not idx.is_monotonic_increasing:
-            raise InputError(f"{name!r}: time coordinate {tdim!r} is not sorted; sort it "
-                             f"first, e.g. da.sortby({tdim!r})")
+    if tdim is not None:
+        check_time_sorted(da, tdim)
     if truth is not None:
         if not isinstance(truth, xr.DataArray):
             raise InputError(f"truth must be a DataArray on the grid of {name!r}")
