@@ -15,13 +15,11 @@ cached and an uncached build return identical arrays. Pass ``cache=False`` to by
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
+
+from varda.datasets._cache import cache_dir, cached_array  # noqa: F401  (cache_dir: public here too)
 
 
 def l96_tendency(x: np.ndarray, forcing: float = 8.0) -> np.ndarray:
@@ -105,40 +103,13 @@ class L96Benchmark:
     meta: dict = field(default_factory=dict)
 
 
-def cache_dir() -> Path:
-    """The user cache directory for generated trajectories."""
-    env = os.environ.get("VARDA_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "varda"
-
-
 def _trajectory(total: int, *, n_sites: int, forcing: float, dt: float, n_substeps: int,
                 burn_in: int, seed: int, cache: bool) -> np.ndarray:
     key = dict(total=total, n_sites=n_sites, forcing=forcing, dt=dt, n_substeps=n_substeps,
                burn_in=burn_in, seed=seed, v=1)
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    path = cache_dir() / "l96" / f"traj-{digest}.npy"
-    if cache and path.is_file():
-        try:
-            arr = np.load(path, allow_pickle=False)
-            if arr.shape == (total, n_sites) and arr.dtype == np.float32:
-                return arr
-        except (OSError, ValueError):
-            pass  # unreadable cache file: regenerate and overwrite it below
-    traj = simulate_l96(total, n_sites=n_sites, forcing=forcing, dt=dt, n_substeps=n_substeps,
-                        burn_in=burn_in, seed=seed).astype(np.float32)
-    if cache:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            with open(tmp, "wb") as fh:
-                np.save(fh, traj, allow_pickle=False)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a read-only home: the cache is an optimisation only
-    return traj
+    return cached_array("l96", "traj", key, (total, n_sites), cache=cache, build=lambda: simulate_l96(
+        total, n_sites=n_sites, forcing=forcing, dt=dt, n_substeps=n_substeps, burn_in=burn_in,
+        seed=seed))
 
 
 def make_l96_benchmark(*, n_train: int = 2000, n_test: int = 256, window: int = 200,

@@ -41,15 +41,14 @@ Sampling (all seeded; boolean DataArrays on the truth's grid, True = observed, l
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from typing import NamedTuple
 
 import numpy as np
 import xarray as xr
 
-from varda.datasets.lorenz96 import cache_dir
+from varda.datasets._cache import cached_array
+from varda.datasets.masks import _smooth_noise
 from varda.errors import InputError
 
 #: named sizes: (days, lat, lon)
@@ -183,28 +182,17 @@ def simulate_turbulent_tracer(n_days: int, ny: int, nx: int, *, seed: int = 0,
 # --------------------------------------------------------------------------------------------
 # land, grid, truth
 # --------------------------------------------------------------------------------------------
-def _smooth_field(shape: tuple[int, ...], scale: float, rng: np.random.Generator) -> np.ndarray:
-    """Unit-variance Gaussian random field, correlation length ``scale`` grid points on the
-    last two axes (spectral filtering of white noise; periodic)."""
-    noise = rng.standard_normal(shape)
-    ky = np.fft.fftfreq(shape[-2])[:, None]
-    kx = np.fft.rfftfreq(shape[-1])[None, :]
-    filt = np.exp(-0.5 * (2 * np.pi * scale) ** 2 * (kx ** 2 + ky ** 2))
-    field = np.fft.irfft2(np.fft.rfft2(noise) * filt, s=shape[-2:])
-    return field / field.std(axis=(-2, -1), keepdims=True).clip(1e-12)
-
-
 def make_land(ny: int, nx: int, *, seed: int = 0, coast_fraction: float = 0.1,
               island_fraction: float = 0.03) -> np.ndarray:
     """A boolean land mask ``(ny, nx)`` (True = land): a wiggly western coast covering about
     ``coast_fraction`` of the columns, and islands covering about ``island_fraction``."""
     rng = np.random.default_rng(seed + 7919)
     jj = np.arange(nx)[None, :]
-    wiggle = _smooth_field((1, ny), max(ny / 8, 1.5), rng)[0][:, None]
+    wiggle = _smooth_noise((1, ny), max(ny / 8, 1.5), rng)[0][:, None]
     coast = nx * coast_fraction * (1.0 + 0.5 * wiggle)
     land = jj < coast
     if island_fraction > 0:
-        blobs = _smooth_field((ny, nx), max(nx / 25, 1.0), rng)
+        blobs = _smooth_noise((ny, nx), max(nx / 25, 1.0), rng)
         blobs[:, : int(np.ceil(nx * coast_fraction * 2))] = -np.inf  # off the coast
         blobs[[0, -1], :] = -np.inf
         land |= blobs > np.quantile(blobs, 1.0 - island_fraction)
@@ -223,27 +211,9 @@ def _truth_array(n_days: int, ny: int, nx: int, seed: int, turnover_days: float,
                  cache: bool) -> np.ndarray:
     key = dict(n_days=n_days, ny=ny, nx=nx, seed=seed, turnover_days=turnover_days,
                spinup=spinup, v=_VERSION)
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    path = cache_dir() / "sst_osse" / f"tracer-{digest}.npy"
-    if cache and path.is_file():
-        try:
-            arr = np.load(path, allow_pickle=False)
-            if arr.shape == (n_days, ny, nx) and arr.dtype == np.float32:
-                return arr
-        except (OSError, ValueError):
-            pass  # unreadable cache file: regenerate and overwrite it below
-    arr = simulate_turbulent_tracer(n_days, ny, nx, seed=seed, turnover_days=turnover_days,
-                                    spinup=spinup).astype(np.float32)
-    if cache:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            with open(tmp, "wb") as fh:
-                np.save(fh, arr, allow_pickle=False)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a read-only home: the cache is an optimisation only
-    return arr
+    return cached_array("sst_osse", "tracer", key, (n_days, ny, nx), cache=cache,
+                        build=lambda: simulate_turbulent_tracer(
+                            n_days, ny, nx, seed=seed, turnover_days=turnover_days, spinup=spinup))
 
 
 def make_sst_truth(n_days: int = 365, ny: int = 64, nx: int = 96, *, seed: int = 0,
@@ -375,9 +345,9 @@ def cloud_mask(template: xr.DataArray, *, missing_fraction: float = 0.7, scale: 
     rng = np.random.default_rng(seed)
     a = float(np.exp(-1.0 / correlation_days))
     fields = np.empty((nt, ny, nx))
-    fields[0] = _smooth_field((ny, nx), scale, rng)
+    fields[0] = _smooth_noise((ny, nx), scale, rng)
     for t in range(1, nt):
-        fresh = _smooth_field((ny, nx), scale, rng)
+        fresh = _smooth_noise((ny, nx), scale, rng)
         fields[t] = a * _shift(fields[t - 1], *drift) + np.sqrt(1 - a * a) * fresh
     ocean = ~land_np
     threshold = np.quantile(fields[:, ocean], missing_fraction)
