@@ -9,6 +9,7 @@ import torch
 import xarray as xr
 
 import varda
+from varda.array.background import background
 from varda.array.sampling import cut_patches, patch_starts
 from varda.cli.main import main
 from varda.core.presets import model_config
@@ -297,3 +298,44 @@ def test_cli_train_automatic_and_clear_errors(tmp_path, capsys):
     assert main(["train", str(src), "--var", "sst", "--axes", "depth,lon",
                  "-o", str(tmp_path / "bad")]) == 2
     assert "--axes" in capsys.readouterr().err
+
+
+def test_automatic_models_fill_anomalies_from_a_running_background(tmp_path):
+    truth = drifting_fields()
+    obs = truth.where(cloud_masks(truth.shape, coverage=0.5, seed=4))
+    model = varda.train(obs, epochs=1, progress=False, steps_per_epoch=2, candidates=["eof"])
+    assert model.meta["background"]["length_scale"] > 0
+    assert model.meta["background"]["kind"] == "oi"
+    filled = varda.fill(obs, model)
+    seen = np.isfinite(obs.values)
+    np.testing.assert_array_equal(filled.values[seen], obs.values[seen])   # observations exact
+    with pytest.raises(InputError, match="background_axis"):
+        varda.fill(obs.values, model)
+    # with no solver iteration the gaps get the background (plus the normalised zero)
+    bg = background(obs.values, 0, model.meta["background"])
+    start = varda.fill(obs, model, n_iter=0).values
+    gaps = ~seen & ~np.isnan(truth.values)
+    np.testing.assert_allclose(start[gaps], bg[gaps] + model.norm_mean, rtol=1e-5, atol=1e-5)
+    ocean = ~np.isnan(truth.values[0])
+    arr = varda.fill(obs.values, model, background_axis=0)
+    np.testing.assert_allclose(arr[:, ocean], filled.values[:, ocean], rtol=1e-5, atol=1e-5)
+    model.save(tmp_path / "m")
+    lazy = varda.fill(obs.chunk({"time": 12}), varda.load(tmp_path / "m"))
+    np.testing.assert_allclose(lazy.values, filled.values, rtol=1e-5, atol=1e-5)
+
+
+def test_held_out_marks_hide_whole_borrowed_clouds_on_some_steps():
+    from varda.xr.training.holdouts import held_out_marks
+
+    seen = cloud_masks((60, 16, 16), coverage=0.5, seed=2)
+    hid = held_out_marks(seen, 0, seed=0)
+    assert not (hid & ~seen).any()                                   # observed points only
+    steps = hid.reshape(60, -1).any(axis=1)
+    assert 5 <= steps.sum() <= 30                                    # about 30 % of the steps
+    for t in np.flatnonzero(steps):                                  # a whole borrowed cloud
+        donors = [s for s in range(60) if s != t and np.array_equal(hid[t], seen[t] & ~seen[s])]
+        assert donors
+    assert np.array_equal(hid, held_out_marks(seen, 0, seed=0))
+    assert not np.array_equal(hid, held_out_marks(seen, 0, seed=1))
+    moved = held_out_marks(np.moveaxis(seen, 0, 2), 2, seed=0)       # any time axis
+    assert np.array_equal(np.moveaxis(moved, 2, 0), hid)

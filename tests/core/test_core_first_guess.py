@@ -69,7 +69,7 @@ def test_bad_configurations_say_what_is_wrong() -> None:
         BiGRUSmoother(ndim=3, periodic=[True])
     with pytest.raises(ConfigError, match="'bigru'"):
         build_first_guess({"type": "kalman"})
-    assert build_first_guess(None) is None and set(FIRST_GUESSES) == {"bigru"}
+    assert build_first_guess(None) is None and set(FIRST_GUESSES) == {"bigru", "cascade"}
 
 
 def test_model_starts_from_its_first_guess() -> None:

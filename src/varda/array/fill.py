@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from varda.array.background import background
 from varda.array.model_cache import ModelRef, get_model, model_ref, resolve_model
 from varda.array.patches import blend_patches
 from varda.array.solve import fixed_axes, model_solver
@@ -107,7 +108,8 @@ def _report(info_model: VarModel, model, options: FillOptions, resolved: FillOpt
 def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
                options: "FillOptions | None" = None, name: str = "obs",
                axis_names: "Sequence[str] | None" = None, lead_names: Sequence[str] = (),
-               return_report: bool = False, **option_kwargs: Any):
+               return_report: bool = False, background_axis: "int | None" = None,
+               **option_kwargs: Any):
     """Fill the gaps (NaN) of a NumPy or dask array with a learned variational model.
 
     Args:
@@ -125,6 +127,10 @@ def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
         axis_names: names of the trailing axes in the data (default: the model's axes).
         lead_names: names of the leading axes (for messages).
         return_report: also return a :class:`FillReport`.
+        background_axis: the time axis of ``obs``, for a model that fills anomalies from a
+            running background along time (``model.meta["background"]``, set by
+            :func:`varda.train`): the background is computed from ``obs``, taken out before the
+            fill and added back.
 
     Returns:
         float32 array of ``obs``'s shape (NumPy for NumPy, a lazy dask array for dask input);
@@ -160,6 +166,10 @@ def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
             f"{name} has no missing value: nothing to fill; returning it {what} "
             f"(complete={complete!r})"), stacklevel=2)
     todo = (n_gap > 0) | (complete == "denoise")
+    raw = obs
+    bg = _background(obs, info_model, background_axis, name)
+    if bg is not None:
+        obs = obs - bg
     if dask_in:
         ref = model_ref(model, device=device)
         out = _fill_dask(obs, valid_b, todo, ref, grids, resolved,
@@ -172,9 +182,29 @@ def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
                             region=[(0, g.n) for g in grids], batch_size=resolved.batch_size,
                             windows=todo)
         out = _finish(est, obs, valid_b, todo, bool(resolved.keep_observed))
+    if bg is not None:
+        out = out + bg
+        if resolved.keep_observed:     # the observed values exactly, not (y − b) + b
+            lib = da if dask_in else np
+            out = lib.where(lib.isfinite(raw) & lib.isfinite(out), raw, out)
+    obs = raw
     if not return_report:
         return out
     return out, _report(info_model, model, options, resolved, obs, counts)
+
+
+def _background(obs, model: VarModel, axis: "int | None", name: str):
+    """The model's running background of ``obs`` (None when the model fills raw values)."""
+    spec = model.meta.get("background")
+    if spec is None:
+        return None
+    if axis is None:
+        raise InputError(f"the model fills anomalies from a running background along time; "
+                         f"say which axis of {name} is time: background_axis=<axis index>")
+    if not -obs.ndim <= axis < obs.ndim:
+        raise InputError(f"background_axis={axis} is not an axis of {name} "
+                         f"(it has {obs.ndim} axes)")
+    return background(obs, axis, spec)
 
 
 def _model_identity(model, device: str) -> tuple[str, str, str]:

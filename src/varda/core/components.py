@@ -72,4 +72,7 @@ class Solver(Component):
 
 
 class FirstGuess(Component):
-    """A learned first guess x₀ = G(y, Ω) where the solver starts."""
+    """A first guess x₀ = G(y, Ω) where the solver starts."""
+
+    #: whether it is fitted on true states (``fit(mode="first_guess")``) before the solver
+    needs_truth = True

@@ -19,6 +19,7 @@ from torch import nn
 from varda.core.fastmath import tanh, tanh_
 from varda.core.components import FirstGuess
 from varda.core.nn import PaddedConv
+from varda.core.kernel_guess import KernelCascade
 from varda.errors import unknown_choice
 
 
@@ -120,7 +121,7 @@ class BiGRUSmoother(FirstGuess):
         return out[:, :, :t_len]
 
 
-FIRST_GUESSES: dict[str, type[FirstGuess]] = {"bigru": BiGRUSmoother}
+FIRST_GUESSES: dict[str, type[FirstGuess]] = {"bigru": BiGRUSmoother, "cascade": KernelCascade}
 
 
 def build_first_guess(config: "dict | None") -> "FirstGuess | None":

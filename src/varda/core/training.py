@@ -183,7 +183,7 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
 
     def prep(xx, yy, mm):
         mm = torch.as_tensor(mm).to(torch.float32)
-        yy = torch.nan_to_num(model.normalize(torch.as_tensor(yy, dtype=torch.float32))) * mm
+        yy = torch.nan_to_num(model.normalize(torch.as_tensor(yy, dtype=torch.float32))) * (mm > 0)
         xx = None if xx is None else model.normalize(torch.as_tensor(xx, dtype=torch.float32))
         return xx, yy, mm
 

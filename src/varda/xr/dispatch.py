@@ -31,7 +31,9 @@ def fill(obs: Any, model: "VarModel | str | os.PathLike", *, mask: Any = None,
             (``"denoise"`` or ``"unchanged"`` for windows without gap), ``overlap``,
             ``n_iter`` (at most the model's ``n_iter_max``), ``batch_size``, ``device``;
             and for DataArray/Dataset only: ``dims=``, ``observed_flag=``, ``sources=``,
-            ``variables=`` (Dataset).
+            ``variables=`` (Dataset); for arrays only: ``background_axis=`` (the time axis,
+            for models that fill anomalies from a running background, as those trained by
+            :func:`varda.train` do; xarray inputs find it by name).
 
     Returns:
         The filled field, float32, of ``obs``'s type and shape (lazy for dask input).
@@ -42,8 +44,9 @@ def fill(obs: Any, model: "VarModel | str | os.PathLike", *, mask: Any = None,
         return fill_dataset(obs, model, mask=mask, options=opts, **xr_options)
     if isinstance(obs, xr.DataArray):
         return fill_dataarray(obs, model, mask=mask, options=opts, **xr_options)
+    background_axis = xr_options.pop("background_axis", None)
     if xr_options:
         raise TypeError(f"unknown fill option(s) {sorted(xr_options)} for an array; valid "
                         f"options are {', '.join(FillOptions.names())} (dims, observed_flag, "
                         "sources and variables apply to xarray objects only)")
-    return fill_array(obs, model, valid=mask, options=opts)
+    return fill_array(obs, model, valid=mask, options=opts, background_axis=background_axis)

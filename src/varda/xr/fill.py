@@ -99,10 +99,11 @@ def fill_dataarray(da: xr.DataArray, model: ModelLike, *,
     info, mapping, valid = _setup(da, model, dims, mask)
     order = ordered(da, mapping, info.axes)
     data = da.transpose(*order)
+    tdim = time_dim(da, mapping)
     out, report = fill_array(
         data.data, model, valid=as_broadcastable(valid, order), options=opts, name=name,
         axis_names=[mapping[a] for a in info.axes], lead_names=order[:-len(info.axes)],
-        return_report=True)
+        return_report=True, background_axis=order.index(tdim) if tdim in order else None)
     settings = {k: v for k, v in report.settings.items() if k in FillOptions.names()}
     if dims:
         settings["dims"] = dict(dims)

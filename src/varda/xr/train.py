@@ -17,6 +17,7 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from varda.array.background import background
 from varda.array.sampling import cut_patches, patch_sizes_ok
 from varda.core.model import VarModel, build_model
 from varda.core.training import evaluate_mse, fit
@@ -24,7 +25,7 @@ from varda.errors import InputError
 from varda.xr.axes import check_coords, check_time_sorted, map_axes, ordered, time_dim
 from varda.xr.masks import as_broadcastable, static_mask
 from varda.xr.training.autoconfig import Plan, em_pca, plan_from_data
-from varda.xr.training.holdouts import BorrowedClouds
+from varda.xr.training.holdouts import HELD_OUT, BorrowedClouds, MarkedHoldout, held_out_marks
 from varda.xr.training.splits import time_blocks
 
 #: fixed work of one candidate in automatic training (epochs × steps of ``batch_size``)
@@ -77,10 +78,10 @@ def _check_input(da: xr.DataArray, truth: xr.DataArray | None) -> None:
                                  "e.g. truth.interp_like(da))")
 
 
-def _resolve(model: Any, da: xr.DataArray, dims, mask) -> tuple[dict[str, Any], Plan | None]:
+def _resolve(model: Any, da: xr.DataArray, dims, mask, seed: int) -> tuple[dict[str, Any], Plan | None]:
     """Candidates ``{name: VarModel or config}`` and the automatic plan (or None)."""
     if model is None:
-        plan = _auto_plan(da, dims, mask)
+        plan = _auto_plan(da, dims, mask, seed)
         return dict(plan.candidates), plan
     if isinstance(model, VarModel):
         return {"given": copy.deepcopy(model)}, None   # never modify the caller's model
@@ -93,7 +94,7 @@ def _resolve(model: Any, da: xr.DataArray, dims, mask) -> tuple[dict[str, Any], 
                      f"a checkpoint path or a pretrained name; got {type(model).__name__}")
 
 
-def _auto_plan(da: xr.DataArray, dims, mask) -> Plan:
+def _auto_plan(da: xr.DataArray, dims, mask, seed: int) -> Plan:
     name = da.name if da.name is not None else "data"
     tdim = time_dim(da, dict(dims or {}))
     if tdim is None or da.ndim != 3:
@@ -101,7 +102,7 @@ def _auto_plan(da: xr.DataArray, dims, mask) -> Plan:
                          "(time, y, x) fields with a time dim (named 'time' or with a CF time "
                          "axis); otherwise pass model=varda.model_config(axes, patch)")
     order = [tdim] + [str(d) for d in da.dims if d != tdim]
-    return plan_from_data(_observations(da, mask, tdim, order, str(name)), order)
+    return plan_from_data(_observations(da, mask, tdim, order, str(name)), order, seed=seed)
 
 
 def _segments_take(arr: np.ndarray, axis: int, segs) -> list[np.ndarray]:
@@ -142,17 +143,21 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
     ``model`` may be:
 
     * ``None`` (default): the configuration is chosen from the data — patch sizes from the
-      grid, a time window from the observed time correlation — and two candidates are trained
-      and compared on held-out observations: ``"eof"``, a linear EOF (PCA) prior fitted on the
-      observations inside the variational cost (a variational DINEOF) with a learned ConvLSTM
-      solver, and ``"unet"``, a two-scale bilinear U-Net prior with a ConvLSTM solver. The one
-      with the lower validation error is returned (``candidates=`` restricts the list).
+      grid, a time window from the observed time correlation, an OI background (running
+      climatology + local optimal interpolation, scales chosen on held-out observations) whose
+      errors the models learn to correct — and two candidates are trained and compared on
+      held-out observations: ``"eof"``, a linear EOF (PCA) prior fitted on the observations
+      inside the variational cost (a variational DINEOF) with a learned ConvLSTM solver, and
+      ``"unet"``, a two-scale bilinear U-Net prior with a ConvLSTM solver. The one with the
+      lower validation error is returned (``candidates=`` restricts the list), at the number
+      of solver iterations K (0 to the trained K) that validates best: K = 0 means the learned
+      correction did not beat the background on validation, and the fill is the background.
     * a config dict (e.g. :func:`varda.model_config`), a :class:`VarModel`, a checkpoint path
       or a pretrained name: trained (fine-tuned) as given; the caller's model is not modified.
 
     Without ``truth`` training is self-supervised, as in DINCAE: observed points that are
-    cloudy in *another* sample's mask are hidden from the solver and scored, so the held-out
-    regions look like real clouds. With ``truth`` (complete fields on the same grid) it is
+    cloudy in *another* time step's mask are hidden from the solver (and, for an OI background,
+    from the background too) and scored, so the held-out regions look like real clouds. With ``truth`` (complete fields on the same grid) it is
     supervised. Validation uses separate blocks of time (about ``val_fraction`` of the record)
     that no training patch overlaps; the best epoch is kept and training stops early when the
     validation error stops improving (``patience``, default 8 epochs in automatic mode).
@@ -184,7 +189,7 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
     """
     _check_input(da, truth)
     name = da.name if da.name is not None else "data"
-    cands, plan = _resolve(model, da, dims, mask)
+    cands, plan = _resolve(model, da, dims, mask, seed)
     if candidates is not None and plan is not None:
         unknown = set(candidates) - set(cands)
         if unknown:
@@ -249,7 +254,8 @@ def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask, 
     """Train one model (in place) on time-block splits; returns it with its training record."""
     name = da.name if da.name is not None else "data"
     mode = fit_options.get("mode", "joint")
-    with_fg = getattr(m, "first_guess", None) is not None and mode in ("joint", "solver")
+    fg = getattr(m, "first_guess", None)
+    with_fg = fg is not None and fg.needs_truth and mode in ("joint", "solver")
     if with_fg and truth is None:
         raise InputError(f"the model has a learned first guess, which trains on true states: "
                          f"pass truth= (complete fields), or train {name!r} self-supervised "
@@ -264,13 +270,32 @@ def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask, 
     n_obs = int(observed.sum())
     if n_obs == 0:
         raise InputError(f"{name!r} has no observed value to train on")
+    bg_spec = m.meta.get("background")
+    bg = marks = None
+    if bg_spec is not None:
+        if tdim is None:
+            raise InputError(f"the model fills anomalies from a background along time, "
+                             f"but {name!r} has no time dim: pass dims={{'time': <dim>}}")
+        t_ax = order.index(tdim)
+        if truth is None and bg_spec.get("kind") == "oi":
+            # the held-out observations must be hidden from the interpolated background too
+            hidden = held_out_marks(observed, t_ax, seed=seed)
+            bg = background(np.where(hidden, np.nan, obs), t_ax, bg_spec)
+            marks = np.where(hidden, HELD_OUT, observed).astype(np.float32)
+        else:
+            bg = background(obs, t_ax, bg_spec)
+        obs = obs - bg
     if m.norm_mean == 0.0 and m.norm_std == 1.0 and not m.meta.get("physical_units"):
         vals = obs[observed]
         m.set_normalization(float(vals.mean()), float(vals.std()) or 1.0)
     arrays = [obs]
     if truth is not None:
         tru = _as_numpy(truth, order)
+        if bg is not None:
+            tru = tru - bg
         arrays.append(np.where(np.isfinite(tru), tru, m.norm_mean).astype(np.float32))
+    if marks is not None:
+        arrays.append(marks)
     step = None
     if stride is not None:
         step = [int(stride.get(a, max(1, p // 2))) for a, p in zip(m.axes, m.patch_shape)]
@@ -301,7 +326,8 @@ def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask, 
         keep = np.isfinite(y).reshape(len(y), -1).any(axis=1)
         y = y[keep]
         x = _to_t(arrs[1][keep]) if truth is not None else None
-        return x, _to_t(np.nan_to_num(y)), _to_t(np.isfinite(y))
+        mk = arrs[-1][keep] if marks is not None else np.isfinite(y)
+        return x, _to_t(np.nan_to_num(y)), _to_t(mk)
 
     x_tr, y_tr, m_tr = prepared(tr_arrays)
     if len(y_tr) == 0:
@@ -318,7 +344,7 @@ def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask, 
             val = (x_va, y_va, m_va)
     holdout = fit_options.pop("holdout", None)
     if truth is None and holdout is None:
-        holdout = BorrowedClouds(m_tr)
+        holdout = MarkedHoldout() if marks is not None else BorrowedClouds(m_tr)
     elif holdout is None:
         holdout = 0.2
     if cname == "eof" and truth is None:
@@ -340,6 +366,15 @@ def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask, 
     if best_k != m.n_iter:
         tr["n_iter_configured"] = m.n_iter
         m.n_iter = int(best_k)     # the K the kept weights were validated at
+    if val is not None:
+        # fewer iterations may validate better (0: the background / first guess alone)
+        sweep = _sweep_n_iter(m, val, holdout, seed)
+        k_best = min(sweep, key=lambda k: (sweep[k], k))
+        tr["val_mse_by_n_iter"] = {str(k): round(v, 6) for k, v in sweep.items()}
+        if k_best != m.n_iter:
+            tr["n_iter_trained"] = m.n_iter
+            m.n_iter = int(k_best)
+        tr["best_val_mse"] = sweep[k_best]
     tr.update({
         "variable": str(name), "supervised": truth is not None,
         "n_patches": len(y_tr), "n_val_patches": 0 if val is None else len(val[1]),
@@ -347,10 +382,23 @@ def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask, 
         "split": ({"time_dim": tdim, "train_segments": segs_tr, "val_segments": segs_va}
                   if segs_tr is not None else {"random_patches": True}),
         "holdout": ("clouds borrowed from other samples" if isinstance(holdout, BorrowedClouds)
-                    else holdout)})
+                    else "clouds borrowed from other times, held out once (also from the "
+                         "background)" if isinstance(holdout, MarkedHoldout) else holdout)})
     if isinstance(holdout, BorrowedClouds):
         tr["holdout_fraction"] = round(holdout.fraction_hidden(m_tr[:256], seed), 3)
+    elif marks is not None:
+        tr["holdout_fraction"] = round(float((marks == HELD_OUT).sum() / max(1, (marks > 0).sum())), 3)
     return m
+
+
+def _sweep_n_iter(m: VarModel, val: tuple, holdout, seed: int) -> dict[int, float]:
+    """Validation MSE (normalised) of the trained model at every K from 0 to ``m.n_iter``."""
+    x, y, mk = val
+    mk = mk.to(torch.float32)
+    y = torch.nan_to_num(m.normalize(y.to(torch.float32))) * (mk > 0)
+    x = None if x is None else m.normalize(x.to(torch.float32))
+    return {k: evaluate_mse(m, x, y, mk, n_iter=k, holdout=holdout, seed=seed, batch_size=16)
+            for k in range(m.n_iter + 1)}
 
 
 def _init_eof(m: VarModel, y: torch.Tensor, mask: torch.Tensor, seed: int) -> None:
@@ -361,7 +409,7 @@ def _init_eof(m: VarModel, y: torch.Tensor, mask: torch.Tensor, seed: int) -> No
     if not isinstance(prior, PCAPrior):
         return
     z = m.normalize(y).reshape(len(y), -1).numpy()
-    om = (mask > 0).reshape(len(y), -1).numpy()
+    om = ((mask > 0) & (mask < HELD_OUT)).reshape(len(y), -1).numpy()   # not the held-out
     k = prior.components.shape[1]
     mu, comps = em_pca(z, om, k, seed=seed)
     with torch.no_grad():

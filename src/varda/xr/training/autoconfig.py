@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from varda.array.background import choose_oi_scales, choose_time_scale
 from varda.core.presets import model_config
 from varda.errors import InputError
+from varda.xr.training.holdouts import held_out_marks
 
 #: largest patch side (grid points) along a spatial axis; larger grids are tiled
 MAX_PATCH = 48
@@ -32,11 +34,15 @@ class Plan:
     n_components: int                # EOF modes of the linear candidate
     candidates: dict[str, dict] = field(default_factory=dict)
     why: dict[str, str] = field(default_factory=dict)
+    background: dict = field(default_factory=dict)          # the background spec
+    background_scores: dict = field(default_factory=dict)   # held-out MSE per setting
 
     def card(self) -> dict:
         return {"axes": self.axes, "patch": self.patch, "window": self.window,
                 "lag_correlation": [round(r, 3) for r in self.lag_correlation],
                 "n_components": self.n_components, "why": dict(self.why),
+                "background": dict(self.background),
+                "background_scores": dict(self.background_scores),
                 "candidates": sorted(self.candidates)}
 
 
@@ -68,13 +74,17 @@ def spatial_patch(n: int) -> int:
 
 
 def plan_from_data(obs: np.ndarray, dims: list[str], *, hidden: int = 12,
-                   n_iter: int = 6) -> Plan:
+                   n_iter: int = 6, seed: int = 0) -> Plan:
     """A :class:`Plan` for observations ``obs`` of dims ``dims`` = (time, y, x), NaN = missing.
 
     * Spatial patch: the whole grid up to 48 points a side (even), else 48 tiled.
     * Time window: if the observed anomalies at neighbouring steps correlate (lag-1
       correlation ≥ 0.5), the steps whose lag correlation stays ≥ 0.5 on both sides (3 to 11),
       folded into the channels of 2-D networks; otherwise single maps (time a batch dim).
+    * Background: the models fill anomalies from an OI background (a running climatology plus
+      a local Gaussian optimal interpolation, :mod:`varda.array.background`) whose scales are
+      chosen on observations held out in cloud shapes (:func:`held_out_marks`, drawn with
+      ``seed``; the same points are then held out in training).
     * Candidates: ``"eof"``, a linear EOF (PCA) prior fitted on the observations inside the
       variational cost (variational DINEOF), with a ConvLSTM solver; ``"unet"``, a two-scale
       bilinear U-Net prior with a ConvLSTM solver.
@@ -121,10 +131,26 @@ def plan_from_data(obs: np.ndarray, dims: list[str], *, hidden: int = 12,
         "unet": model_config(axes, patch, prior="unet", solver="lstm", hidden=hidden,
                              pool=pool, n_iter=n_iter, fold=fold),
     }
+    t_scale, _ = choose_time_scale(obs, 0)
+    held = held_out_marks(np.isfinite(obs), 0, seed=seed)
+    if held.any():
+        bg_spec, bg_scores = choose_oi_scales(obs, 0, held, time_scale=t_scale)
+        why["background"] = (
+            f"OI background (running mean of {bg_spec['time_scale']} steps, Gaussian OI of "
+            f"length {bg_spec['length_scale']} grid steps and {bg_spec['oi_time_scale']} time "
+            f"steps, noise ratio {bg_spec['noise_ratio']}): the lowest error on observations "
+            f"held out in cloud shapes among {len(bg_scores)} settings; the models fill the "
+            "anomalies from it")
+    else:   # no cloud anywhere to borrow: nothing to choose OI scales on
+        bg_spec, bg_scores = {"kind": "running_mean", "time_scale": t_scale}, {}
+        why["background"] = (f"running mean of {t_scale} steps (the archive has no cloud to "
+                             "hold observations out with, so no OI scale can be chosen)")
     for c in cands.values():     # truncated backprop through ∇U: half the cost per step
         c["second_order"] = False
+        c.setdefault("meta", {})["background"] = dict(bg_spec)
     return Plan(axes=axes, patch=patch, window=window, lag_correlation=lags,
-                n_components=n_comp, candidates=cands, why=why)
+                n_components=n_comp, candidates=cands, why=why, background=bg_spec,
+                background_scores={k: round(v, 6) for k, v in bg_scores.items()})
 
 
 def em_pca(samples: np.ndarray, observed: np.ndarray, k: int, *, iters: int = 30,

@@ -7,6 +7,7 @@ clouds (not isolated random points, which would teach one-pixel interpolation).
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -53,3 +54,44 @@ class BorrowedClouds:
         gen = torch.Generator().manual_seed(seed)
         hide = self(masks, gen)
         return float(hide.sum()) / max(float((masks > 0).sum()), 1.0)
+
+
+#: the mark of an observation held out once for the whole training (see :func:`held_out_marks`)
+HELD_OUT = 2.0
+
+
+def held_out_marks(observed: np.ndarray, time_axis: int, *, seed: int,
+                   step_fraction: float = 0.3) -> np.ndarray:
+    """Observations to hold out once for the whole training, shaped like clouds: on a random
+    ``step_fraction`` of the time steps, those cloudy in the mask of another (random) time step.
+
+    Whole borrowed clouds are hidden (never thinned point by point, which would leave isolated
+    held-out pixels and reward one-pixel interpolation), and the other time steps keep all their
+    observations, as the neighbours of a cloudy day do in a real archive. Used when the model's
+    background interpolates the observations (an OI): held-out points must be hidden from the
+    background too, so they are chosen before it is computed and marked in the training mask
+    (:class:`MarkedHoldout`).
+
+    Returns:
+        bool array of ``observed``'s shape, True at the held-out observations.
+    """
+    obs = np.moveaxis(np.asarray(observed, bool), time_axis, 0)
+    n = obs.shape[0]
+    rng = np.random.default_rng(int(seed) + 7919)
+    steps = rng.random(n) < step_fraction
+    if not steps.any():
+        steps[rng.integers(n)] = True
+    donors = rng.integers(0, n, n)
+    donors = np.where(donors == np.arange(n), (donors + n // 2) % n, donors)
+    hide = obs & ~obs[donors]
+    hide[~steps] = False
+    return np.moveaxis(hide, 0, time_axis)
+
+
+class MarkedHoldout:
+    """A ``holdout`` for :func:`varda.core.fit`: hide the observations whose mask value is
+    :data:`HELD_OUT` (the solver sees a 0/1 mask; the marked points are scored)."""
+
+    def __call__(self, mask: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        return mask > (HELD_OUT + 1.0) / 2.0
+

@@ -1,0 +1,224 @@
+"""The background a model fills anomalies from: taken out before a fill, added back after.
+
+A model trained by :func:`varda.train` on an archive fills *anomalies* ``y − b``. The
+background ``b`` is computed from the data being filled (never from a truth), over the whole
+record, so that what a short patch cannot see — a seasonal cycle, a large-scale gradient, the
+observations of the days before and after its window — reaches every patch. Two kinds, named
+by the model (``model.meta["background"]``, a JSON spec):
+
+* ``"running_mean"``: each pixel's running climatology along time, the Gaussian-weighted mean
+  of its observations at *other* times (:func:`varda.array.running_mean.running_background`).
+* ``"oi"``: that climatology plus a local optimal interpolation of the anomalies around it with
+  a Gaussian space–time covariance (:func:`varda.array.oi_kernel.oi_array`; the classical
+  method the learned solver then corrects, as 4DVarNet corrects an OI). Observed points get
+  the interpolation of the *other* observations (leave-one-out), so ``y − b`` is informative
+  there too.
+
+Distances are in grid steps (every axis but time is a spatial axis) and times in steps.
+Layers: NumPy kernels (:mod:`~varda.array.running_mean`, :mod:`~varda.array.oi_kernel`) →
+:func:`background` (NumPy or dask, any axis and chunking, same values) and the leave-one-out
+choices :func:`choose_time_scale` and :func:`choose_oi_scales`.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from varda.array.oi_kernel import oi_array
+from varda.array.running_mean import pixel_time_mean, running_background
+from varda.errors import InputError
+
+#: widths (time steps) tried by :func:`choose_time_scale`; None = the pixel's time mean
+TIME_SCALES: tuple = (2.0, 4.0, 8.0, 16.0, 32.0, None)
+
+
+KINDS = ("running_mean", "oi")
+
+
+def _check_spec(spec: dict) -> str:
+    kind = spec.get("kind", "running_mean")
+    if kind not in KINDS:
+        raise InputError(f"unknown background kind {kind!r}; valid: {', '.join(KINDS)}")
+    return kind
+
+
+_PRIMES = (73856093, 19349663, 83492791, 49979687)
+
+
+def _tie_break(index: np.ndarray, salt: int = 0) -> np.ndarray:
+    """A tiny deterministic offset in [0, 1e-3) of each integer key (splitmix64 hash): lattice
+    points are at exactly equal distances, and the OI's k nearest neighbours would then depend
+    on the order of the points (so on the chunking); offsets keyed to global indices do not.
+    The hash must be non-linear: a linear one keeps symmetric configurations tied."""
+    z = index.astype(np.uint64) + np.uint64((0x9E3779B97F4A7C15 * (salt + 1)) % (1 << 64))
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return 1e-3 * (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def _grid_positions(coords: "list[np.ndarray]") -> np.ndarray:
+    """``(n_points, n_axes)`` positions in grid steps from per-axis global indices, each
+    offset by a tie-break keyed to the point's whole global index."""
+    if not coords:
+        return np.zeros((1, 0))
+    flat = [c.ravel().astype(np.int64) for c in coords]
+    key = sum(f * _PRIMES[i % len(_PRIMES)] for i, f in enumerate(flat))
+    return np.stack([f + _tie_break(key, salt=i + 1) for i, f in enumerate(flat)], axis=1)
+
+
+def _time_first(values: np.ndarray, axis: int) -> np.ndarray:
+    return np.moveaxis(np.asarray(values, dtype=np.float64), axis, 0)
+
+
+def _kernel(values: np.ndarray, *coords: np.ndarray, axis: int, spec: dict) -> np.ndarray:
+    """The background of one block holding the whole time axis; ``coords``: the global grid
+    index along each other axis, broadcast like ``values`` (default: the block's own)."""
+    moved = _time_first(values, axis)
+    flat = moved.reshape(moved.shape[0], -1)
+    clim = running_background(flat, None, spec.get("time_scale"))
+    if _check_spec(spec) == "oi":
+        seen = np.isfinite(flat).any(axis=0)
+        if seen.any():
+            if coords:
+                idx = [_time_first(c, axis)[0] for c in coords]
+            else:
+                idx = list(np.indices(moved.shape[1:]))
+            times = np.arange(flat.shape[0], dtype=float)
+            est = oi_array(flat[:, seen], _grid_positions(idx)[seen], times + _tie_break(times),
+                           length_scale=spec["length_scale"], time_scale=spec["oi_time_scale"],
+                           noise_ratio=spec.get("noise_ratio", 0.05),
+                           n_neighbors=spec.get("n_neighbors", 16),
+                           targets=np.ones((flat.shape[0], int(seen.sum())), bool),
+                           background=clim[:, seen])
+            clim[:, seen] = est
+    return np.moveaxis(clim.astype(np.float32).reshape(moved.shape), 0, axis)
+
+
+def halo(spec: dict) -> int:
+    """Grid steps of the neighbourhood a background value depends on, along each spatial
+    axis (0 for the running mean, which is per pixel)."""
+    if _check_spec(spec) != "oi":
+        return 0
+    return int(np.ceil(3.0 * float(spec["length_scale"]))) + 1
+
+
+def background(obs: Any, axis: int, spec: "dict | float | None") -> Any:
+    """The background of ``obs`` (NaN = missing) along the time ``axis``.
+
+    ``spec``: a background spec (see the module), or for the running mean its width (steps)
+    or None (the time mean). NumPy in, NumPy out; dask in, lazy dask out: the time axis is
+    gathered in one chunk and the spatial chunks overlap by :func:`halo`, so any chunking
+    gives the same values. Pixels never observed get 0."""
+    if not isinstance(spec, dict):
+        spec = {"kind": "running_mean", "time_scale": spec}
+    _check_spec(spec)
+    axis = axis % obs.ndim
+    if hasattr(obs, "dask"):
+        from dask.array.overlap import map_overlap
+
+        whole = obs.rechunk({axis: -1})
+        h = halo(spec)
+        depth = {ax: (0 if ax == axis or len(whole.chunks[ax]) == 1 else h)
+                 for ax in range(obs.ndim)}
+        if any(depth.values()):
+            from dask.array.overlap import ensure_minimum_chunksize
+            whole = whole.rechunk({ax: ensure_minimum_chunksize(d, whole.chunks[ax])
+                                   for ax, d in depth.items() if d})
+        coords = []
+        if _check_spec(spec) == "oi":
+            import dask.array as dsa
+            for ax in range(obs.ndim):
+                if ax != axis:
+                    shape = [1] * obs.ndim
+                    shape[ax] = obs.shape[ax]
+                    ix = dsa.arange(obs.shape[ax]).reshape(shape)
+                    coords.append(dsa.broadcast_to(ix, whole.shape).rechunk(whole.chunks))
+        out = map_overlap(_kernel, whole, *coords, depth=depth, boundary="none", axis=axis,
+                          spec=spec, dtype=np.float32, trim=True)
+        return out.rechunk(obs.chunks)
+    return _kernel(obs, axis=axis, spec=spec)
+
+
+def choose_time_scale(values: np.ndarray, axis: int = 0,
+                      scales: Sequence["float | None"] = TIME_SCALES) -> tuple["float | None", dict]:
+    """The width whose leave-one-out background best predicts the observations.
+
+    Each observed value is compared with its background (which excludes it): the mean
+    squared difference is the score. Returns ``(best scale, {str(scale): score})``.
+    """
+    moved = np.moveaxis(np.asarray(values, dtype=np.float64), axis, 0)
+    flat = moved.reshape(moved.shape[0], -1)
+    obs = np.isfinite(flat)
+    if obs.sum(axis=0).max(initial=0) < 2:
+        raise InputError("choosing a background needs pixels observed at least twice")
+    scores: dict[str, float] = {}
+    best, best_score = None, np.inf
+    for s in scales:
+        b = running_background(flat, None, s)
+        # the time-mean background contains each point itself: remove it (leave-one-out)
+        if s is None:
+            n = obs.sum(axis=0, keepdims=True)
+            tot = np.where(obs, flat, 0.0).sum(axis=0, keepdims=True)
+            b = np.where(n > 1, (tot - np.where(obs, flat, 0.0)) / np.maximum(n - 1, 1), b)
+        err = float(np.mean((flat[obs] - b[obs]) ** 2))
+        scores[str(s)] = err
+        if err < best_score:
+            best, best_score = s, err
+    return best, scores
+
+
+def choose_oi_scales(obs: np.ndarray, axis: int, hidden: np.ndarray, *,
+                     time_scale: "float | None",
+                     length_scales: Sequence[float] = (1.0, 1.5, 3.0, 6.0),
+                     oi_time_scales: Sequence[float] = (0.25, 1.0, 3.0, 8.0),
+                     noise_ratios: Sequence[float] = (0.02, 0.05, 0.15),
+                     n_neighbors: int = 16) -> tuple[dict, dict]:
+    """An ``"oi"`` background spec chosen on held-out observations.
+
+    The observations marked ``hidden`` are removed, the background of the others is
+    interpolated to them, and the mean squared error there scores a setting. A coordinate
+    search: the running-mean width (``time_scale`` and 2 and 4 times it), then the OI time
+    scale, then its length scale (grid steps), then the noise-to-signal ratio.
+
+    Returns:
+        ``(spec, {setting: score})``.
+    """
+    flat = _time_first(obs, axis)
+    shape = flat.shape
+    flat = flat.reshape(shape[0], -1)
+    hid = _time_first(hidden, axis).reshape(shape[0], -1).astype(bool) & np.isfinite(flat)
+    if not hid.any():
+        raise InputError("choosing the OI background needs some held-out observations")
+    view = np.where(hid, np.nan, flat)
+    seen = np.isfinite(view).any(axis=0)
+    pos = _grid_positions(list(np.indices(shape[1:])))[seen]
+    times = np.arange(shape[0], dtype=float)
+    times = times + _tie_break(times)
+    targets, truth = hid[:, seen], flat[:, seen]
+    scores: dict[str, float] = {}
+
+    def score(bg: "float | None", ls: float, ts: float, nr: float) -> float:
+        key = f"time_scale={bg}, length_scale={ls}, oi_time_scale={ts}, noise_ratio={nr}"
+        if key not in scores:
+            clim = running_background(view, None, bg)[:, seen]
+            est = oi_array(view[:, seen], pos, times, length_scale=ls, time_scale=ts,
+                           noise_ratio=nr, n_neighbors=n_neighbors, targets=targets,
+                           background=clim)
+            scores[key] = float(np.mean((est[targets] - truth[targets]) ** 2))
+        return scores[key]
+
+    bgs = [time_scale] if time_scale is None else [time_scale, 2 * time_scale, 4 * time_scale]
+    ls, ts = float(np.median(length_scales)), float(np.median(oi_time_scales))
+    nr = float(np.median(noise_ratios))
+    bg = min(bgs, key=lambda b: score(b, ls, ts, nr))
+    ts = min(oi_time_scales, key=lambda t: score(bg, ls, t, nr))
+    ls = min(length_scales, key=lambda v: score(bg, v, ts, nr))
+    nr = min(noise_ratios, key=lambda r: score(bg, ls, ts, r))
+    spec = {"kind": "oi", "time_scale": bg, "length_scale": float(ls), "oi_time_scale": float(ts),
+            "noise_ratio": float(nr), "n_neighbors": n_neighbors}
+    return spec, scores
+
+
+__all__ = ["KINDS", "TIME_SCALES", "background", "choose_oi_scales", "choose_time_scale", "halo"]
