@@ -35,6 +35,9 @@ def markdown(results: dict) -> str:
         by_seed = results["cases"][kind]
         chosen = [by_seed[s]["varda"].get("chosen") for s in by_seed]
         lines += [f"Candidate chosen on validation, per seed: {', '.join(map(str, chosen))}.", ""]
+        ks = [by_seed[s]["varda"].get("n_iter") for s in by_seed]
+        lines += [f"Solver iterations K kept on validation, per seed (0 = the OI background "
+                  f"alone): {', '.join(map(str, ks))}.", ""]
     return "\n".join(lines) + "\n"
 
 
