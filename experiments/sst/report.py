@@ -5,7 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-NAMES = {"varda": "varda.train + fill (defaults)", "dineof": "DINEOF",
+NAMES = {"varda": "varda.train + fill (defaults)",
+         "varda_background": "the same model at K = 0 (its OI background alone)",
+         "dineof": "DINEOF",
          "oi": "optimal interpolation", "linear_time": "linear interpolation in time",
          "climatology": "climatology (pixel mean)"}
 

@@ -64,7 +64,9 @@ def _grid_positions(coords: "list[np.ndarray]") -> np.ndarray:
     if not coords:
         return np.zeros((1, 0))
     flat = [c.ravel().astype(np.int64) for c in coords]
-    key = sum(f * _PRIMES[i % len(_PRIMES)] for i, f in enumerate(flat))
+    key = np.zeros_like(flat[0])
+    for i, f in enumerate(flat):
+        key = key + f * _PRIMES[i % len(_PRIMES)]
     return np.stack([f + _tie_break(key, salt=i + 1) for i, f in enumerate(flat)], axis=1)
 
 

@@ -78,11 +78,11 @@ def held_out_marks(observed: np.ndarray, time_axis: int, *, seed: int,
     obs = np.moveaxis(np.asarray(observed, bool), time_axis, 0)
     n = obs.shape[0]
     rng = np.random.default_rng(int(seed) + 7919)
-    steps = rng.random(n) < step_fraction
+    steps = np.asarray(rng.random(n) < step_fraction)
     if not steps.any():
-        steps[rng.integers(n)] = True
-    donors = rng.integers(0, n, n)
-    donors = np.where(donors == np.arange(n), (donors + n // 2) % n, donors)
+        steps[int(rng.integers(n))] = True
+    drawn = np.asarray(rng.integers(0, n, size=n))
+    donors = np.where(drawn == np.arange(n), (drawn + n // 2) % n, drawn)
     hide = obs & ~obs[donors]
     hide[~steps] = False
     return np.moveaxis(hide, 0, time_axis)

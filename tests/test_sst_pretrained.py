@@ -1,0 +1,41 @@
+"""The shipped ``sst-osse`` model (rebuilt by ``python -m experiments.sst.run --ship``)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import varda
+from varda.datasets.osse import make_sst_osse
+from varda.metrics import rmse
+
+
+@pytest.fixture(scope="module")
+def model():
+    if "sst-osse" not in varda.pretrained_names():
+        pytest.skip("no shipped sst-osse model")
+    return varda.load("sst-osse")
+
+
+def test_card_names_the_command_and_the_data(model):
+    card = model.meta["model_card"]
+    assert card["command"].startswith("python -m experiments.sst.run --ship")
+    assert "seed=100" in card["training_data"]
+    assert model.meta["background"]["kind"] == "oi"
+    assert model.meta["fill_defaults"] == {"keep_observed": True}
+    assert model.n_iter <= model.meta["n_iter_max"]
+
+
+def test_fills_an_unseen_osse_better_than_climatology(model):
+    o = make_sst_osse("tiny", seed=5)
+    before = o.obs.copy(deep=True)
+    filled = varda.fill(o.obs, model)
+    xr.testing.assert_identical(o.obs, before)                      # input untouched
+    land = o.obs.isnull().all("time")
+    assert np.isnan(filled.values[:, land.values]).all()             # land stays NaN
+    assert np.isfinite(filled.values[:, ~land.values]).all()         # no NaN in the ocean
+    seen = np.isfinite(o.obs.values)
+    np.testing.assert_array_equal(filled.values[seen], o.obs.values[seen])
+    gaps = (~o.mask) & (~land)
+    clim = o.obs.fillna(o.obs.mean("time"))
+    assert rmse(filled, o.truth, gaps) < rmse(clim, o.truth, gaps)
