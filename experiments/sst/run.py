@@ -168,7 +168,8 @@ def ship(size: str) -> int:
         "description": ("Gap filling of cloudy daily SST (varda.train defaults, self-supervised "
                         f"on the cloudy observations alone; chosen candidate {tr['chosen']!r}). "
                         "Input: (time, lat, lon) SST with NaN under clouds and on land; it fills "
-                        "anomalies from a running background computed from the input."),
+                        "anomalies from an OI background (running climatology + local optimal "
+                        "interpolation) computed from the input."),
         "command": f"python -m experiments.sst.run --ship --size {size}",
         "training_data": (f"varda.datasets.osse.make_sst_osse({size!r}, seed={S.SHIP_SEED}, "
                           f"cloud_fraction={S.OSSE_CLOUDS}): observations only, no truth"),

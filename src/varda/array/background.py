@@ -26,13 +26,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from varda.array.oi_kernel import oi_array
-from varda.array.running_mean import pixel_time_mean, running_background
+from varda.array.running_mean import running_background
 from varda.errors import InputError
 
 #: widths (time steps) tried by :func:`choose_time_scale`; None = the pixel's time mean
 TIME_SCALES: tuple = (2.0, 4.0, 8.0, 16.0, 32.0, None)
-
-
+#: the background kinds a model may name
 KINDS = ("running_mean", "oi")
 
 
@@ -150,7 +149,7 @@ def choose_time_scale(values: np.ndarray, axis: int = 0,
     Each observed value is compared with its background (which excludes it): the mean
     squared difference is the score. Returns ``(best scale, {str(scale): score})``.
     """
-    moved = np.moveaxis(np.asarray(values, dtype=np.float64), axis, 0)
+    moved = _time_first(values, axis)
     flat = moved.reshape(moved.shape[0], -1)
     obs = np.isfinite(flat)
     if obs.sum(axis=0).max(initial=0) < 2:

@@ -128,9 +128,9 @@ def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
         lead_names: names of the leading axes (for messages).
         return_report: also return a :class:`FillReport`.
         background_axis: the time axis of ``obs``, for a model that fills anomalies from a
-            running background along time (``model.meta["background"]``, set by
-            :func:`varda.train`): the background is computed from ``obs``, taken out before the
-            fill and added back.
+            background computed along time (``model.meta["background"]``, set by
+            :func:`varda.train`; see :mod:`varda.array.background`): it is computed from
+            ``obs``, taken out before the fill and added back.
 
     Returns:
         float32 array of ``obs``'s shape (NumPy for NumPy, a lazy dask array for dask input);
@@ -166,40 +166,37 @@ def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
             f"{name} has no missing value: nothing to fill; returning it {what} "
             f"(complete={complete!r})"), stacklevel=2)
     todo = (n_gap > 0) | (complete == "denoise")
-    raw = obs
     bg = _background(obs, info_model, background_axis, name)
-    if bg is not None:
-        obs = obs - bg
+    work = obs if bg is None else obs - bg      # what the model fills: values or anomalies
     if dask_in:
         ref = model_ref(model, device=device)
-        out = _fill_dask(obs, valid_b, todo, ref, grids, resolved,
+        out = _fill_dask(work, valid_b, todo, ref, grids, resolved,
                          tuple(axis_names) if axis_names is not None else info_model.axes)
     else:
         solver_model = resolve_model(model, device=device)
         solve = model_solver(solver_model, n_iter=resolved.n_iter,
                              batch_size=resolved.batch_size)
-        est = blend_patches(obs, valid_b, solve, grids=grids, origin=[0] * nd,
+        est = blend_patches(work, valid_b, solve, grids=grids, origin=[0] * nd,
                             region=[(0, g.n) for g in grids], batch_size=resolved.batch_size,
                             windows=todo)
-        out = _finish(est, obs, valid_b, todo, bool(resolved.keep_observed))
+        out = _finish(est, work, valid_b, todo, bool(resolved.keep_observed))
     if bg is not None:
         out = out + bg
         if resolved.keep_observed:     # the observed values exactly, not (y − b) + b
             lib = da if dask_in else np
-            out = lib.where(lib.isfinite(raw) & lib.isfinite(out), raw, out)
-    obs = raw
+            out = lib.where(lib.isfinite(obs) & lib.isfinite(out), obs, out)
     if not return_report:
         return out
     return out, _report(info_model, model, options, resolved, obs, counts)
 
 
 def _background(obs, model: VarModel, axis: "int | None", name: str):
-    """The model's running background of ``obs`` (None when the model fills raw values)."""
+    """The model's background of ``obs`` (None when the model fills raw values)."""
     spec = model.meta.get("background")
     if spec is None:
         return None
     if axis is None:
-        raise InputError(f"the model fills anomalies from a running background along time; "
+        raise InputError(f"the model fills anomalies from a background computed along time; "
                          f"say which axis of {name} is time: background_axis=<axis index>")
     if not -obs.ndim <= axis < obs.ndim:
         raise InputError(f"background_axis={axis} is not an axis of {name} "

@@ -182,10 +182,7 @@ def fit(model: VarModel, x: "torch.Tensor | None", y: torch.Tensor, mask: torch.
         ddp.broadcast_parameters(model)
 
     def prep(xx, yy, mm):
-        mm = torch.as_tensor(mm).to(torch.float32)
-        yy = torch.nan_to_num(model.normalize(torch.as_tensor(yy, dtype=torch.float32))) * (mm > 0)
-        xx = None if xx is None else model.normalize(torch.as_tensor(xx, dtype=torch.float32))
-        return xx, yy, mm
+        return prepare_data(model, xx, yy, mm)
 
     x_n, y_n, m_n = prep(x, y, mask)
     s_n = None if x0 is None else model.normalize(torch.as_tensor(x0, dtype=torch.float32))
@@ -364,6 +361,16 @@ def _batch_stream(n: int, batch_size: int, gen: torch.Generator):
         perm = torch.randperm(n, generator=gen)
         for s in range(0, n, batch_size):
             yield perm[s:s + batch_size]
+
+
+def prepare_data(model: VarModel, x, y, mask) -> tuple:
+    """``(x, y, mask)`` in raw units → what :func:`evaluate_mse` and the training loop take:
+    float32 tensors, normalised by the model, ``y`` zero where ``mask`` is 0 (the mask keeps
+    its values: a holdout may read marks in it)."""
+    mask = torch.as_tensor(mask).to(torch.float32)
+    y = torch.nan_to_num(model.normalize(torch.as_tensor(y, dtype=torch.float32))) * (mask > 0)
+    x = None if x is None else model.normalize(torch.as_tensor(x, dtype=torch.float32))
+    return x, y, mask
 
 
 @torch.no_grad()

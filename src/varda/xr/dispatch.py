@@ -32,7 +32,7 @@ def fill(obs: Any, model: "VarModel | str | os.PathLike", *, mask: Any = None,
             ``n_iter`` (at most the model's ``n_iter_max``), ``batch_size``, ``device``;
             and for DataArray/Dataset only: ``dims=``, ``observed_flag=``, ``sources=``,
             ``variables=`` (Dataset); for arrays only: ``background_axis=`` (the time axis,
-            for models that fill anomalies from a running background, as those trained by
+            for models that fill anomalies from a background, as those trained by
             :func:`varda.train` do; xarray inputs find it by name).
 
     Returns:

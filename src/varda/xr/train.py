@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from varda.array.background import background
 from varda.array.sampling import cut_patches, patch_sizes_ok
 from varda.core.model import VarModel, build_model
-from varda.core.training import evaluate_mse, fit
+from varda.core.training import evaluate_mse, fit, prepare_data
 from varda.errors import InputError
 from varda.xr.axes import check_coords, check_time_sorted, map_axes, ordered, time_dim
 from varda.xr.masks import as_broadcastable, static_mask
@@ -157,8 +157,8 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
 
     Without ``truth`` training is self-supervised, as in DINCAE: observed points that are
     cloudy in *another* time step's mask are hidden from the solver (and, for an OI background,
-    from the background too) and scored, so the held-out regions look like real clouds. With ``truth`` (complete fields on the same grid) it is
-    supervised. Validation uses separate blocks of time (about ``val_fraction`` of the record)
+    from the background too) and scored, so the held-out regions look like real clouds. With
+    ``truth`` (complete fields on the same grid) it is supervised. Validation uses separate blocks of time (about ``val_fraction`` of the record)
     that no training patch overlaps; the best epoch is kept and training stops early when the
     validation error stops improving (``patience``, default 8 epochs in automatic mode).
 
@@ -393,10 +393,7 @@ def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask, 
 
 def _sweep_n_iter(m: VarModel, val: tuple, holdout, seed: int) -> dict[int, float]:
     """Validation MSE (normalised) of the trained model at every K from 0 to ``m.n_iter``."""
-    x, y, mk = val
-    mk = mk.to(torch.float32)
-    y = torch.nan_to_num(m.normalize(y.to(torch.float32))) * (mk > 0)
-    x = None if x is None else m.normalize(x.to(torch.float32))
+    x, y, mk = prepare_data(m, *val)
     return {k: evaluate_mse(m, x, y, mk, n_iter=k, holdout=holdout, seed=seed, batch_size=16)
             for k in range(m.n_iter + 1)}
 
