@@ -9,13 +9,13 @@ by the model (``model.meta["background"]``, a JSON spec):
 * ``"running_mean"``: each pixel's running climatology along time, the Gaussian-weighted mean
   of its observations at *other* times (:func:`varda.array.running_mean.running_background`).
 * ``"oi"``: that climatology plus a local optimal interpolation of the anomalies around it with
-  a Gaussian space–time covariance (:func:`varda.array.oi_kernel.oi_array`; the classical
+  a Gaussian space–time covariance (:func:`varda.array.oi_lattice.oi_lattice`; the classical
   method the learned solver then corrects, as 4DVarNet corrects an OI). Observed points get
   the interpolation of the *other* observations (leave-one-out), so ``y − b`` is informative
   there too.
 
 Distances are in grid steps (every axis but time is a spatial axis) and times in steps.
-Layers: NumPy kernels (:mod:`~varda.array.running_mean`, :mod:`~varda.array.oi_kernel`) →
+Layers: array kernels (:mod:`~varda.array.running_mean`, :mod:`~varda.array.oi_lattice`) →
 :func:`background` (NumPy or dask, any axis and chunking, same values) and the leave-one-out
 choices :func:`choose_time_scale` and :func:`choose_oi_scales`.
 """
@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from varda.array.oi_kernel import oi_array
+from varda.array.oi_stencil import CUTOFF, stencil_reach
 from varda.array.running_mean import running_background
 from varda.errors import InputError
 
@@ -42,58 +42,30 @@ def _check_spec(spec: dict) -> str:
     return kind
 
 
-_PRIMES = (73856093, 19349663, 83492791, 49979687)
-
-
-def _tie_break(index: np.ndarray, salt: int = 0) -> np.ndarray:
-    """A tiny deterministic offset in [0, 1e-3) of each integer key (splitmix64 hash): lattice
-    points are at exactly equal distances, and the OI's k nearest neighbours would then depend
-    on the order of the points (so on the chunking); offsets keyed to global indices do not.
-    The hash must be non-linear: a linear one keeps symmetric configurations tied."""
-    z = index.astype(np.uint64) + np.uint64((0x9E3779B97F4A7C15 * (salt + 1)) % (1 << 64))
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    return 1e-3 * (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-
-
-def _grid_positions(coords: "list[np.ndarray]") -> np.ndarray:
-    """``(n_points, n_axes)`` positions in grid steps from per-axis global indices, each
-    offset by a tie-break keyed to the point's whole global index."""
-    if not coords:
-        return np.zeros((1, 0))
-    flat = [c.ravel().astype(np.int64) for c in coords]
-    key = np.zeros_like(flat[0])
-    for i, f in enumerate(flat):
-        key = key + f * _PRIMES[i % len(_PRIMES)]
-    return np.stack([f + _tie_break(key, salt=i + 1) for i, f in enumerate(flat)], axis=1)
-
-
 def _time_first(values: np.ndarray, axis: int) -> np.ndarray:
     return np.moveaxis(np.asarray(values, dtype=np.float64), axis, 0)
 
 
-def _kernel(values: np.ndarray, *coords: np.ndarray, axis: int, spec: dict) -> np.ndarray:
-    """The background of one block holding the whole time axis; ``coords``: the global grid
-    index along each other axis, broadcast like ``values`` (default: the block's own)."""
+def _oi_spec_scales(spec: dict, ndim: int) -> tuple:
+    """The OI covariance scale along each axis of a time-first grid, in grid steps."""
+    return (float(spec["oi_time_scale"]),) + (float(spec["length_scale"]),) * (ndim - 1)
+
+
+def _kernel(values: np.ndarray, *, axis: int, spec: dict) -> np.ndarray:
+    """The background of one block holding the whole time axis."""
     moved = _time_first(values, axis)
     flat = moved.reshape(moved.shape[0], -1)
     clim = running_background(flat, None, spec.get("time_scale"))
     if _check_spec(spec) == "oi":
+        from varda.array.oi_lattice import oi_lattice   # numba: compiled on first use
         seen = np.isfinite(flat).any(axis=0)
         if seen.any():
-            if coords:
-                idx = [_time_first(c, axis)[0] for c in coords]
-            else:
-                idx = list(np.indices(moved.shape[1:]))
-            times = np.arange(flat.shape[0], dtype=float)
-            est = oi_array(flat[:, seen], _grid_positions(idx)[seen], times + _tie_break(times),
-                           length_scale=spec["length_scale"], time_scale=spec["oi_time_scale"],
-                           noise_ratio=spec.get("noise_ratio", 0.05),
-                           n_neighbors=spec.get("n_neighbors", 16),
-                           targets=np.ones((flat.shape[0], int(seen.sum())), bool),
-                           background=clim[:, seen])
-            clim[:, seen] = est
+            targets = np.broadcast_to(seen, flat.shape).reshape(moved.shape)
+            est = oi_lattice((flat - clim).reshape(moved.shape),
+                             _oi_spec_scales(spec, moved.ndim),
+                             noise_ratio=spec.get("noise_ratio", 0.05),
+                             n_neighbors=spec.get("n_neighbors", 16), targets=targets)
+            clim = clim + est.reshape(flat.shape)
     return np.moveaxis(clim.astype(np.float32).reshape(moved.shape), 0, axis)
 
 
@@ -102,7 +74,7 @@ def halo(spec: dict) -> int:
     axis (0 for the running mean, which is per pixel)."""
     if _check_spec(spec) != "oi":
         return 0
-    return int(np.ceil(3.0 * float(spec["length_scale"]))) + 1
+    return stencil_reach(float(spec["length_scale"]), CUTOFF)
 
 
 def background(obs: Any, axis: int, spec: "dict | float | None") -> Any:
@@ -127,16 +99,7 @@ def background(obs: Any, axis: int, spec: "dict | float | None") -> Any:
             from dask.array.overlap import ensure_minimum_chunksize
             whole = whole.rechunk({ax: ensure_minimum_chunksize(d, whole.chunks[ax])
                                    for ax, d in depth.items() if d})
-        coords = []
-        if _check_spec(spec) == "oi":
-            import dask.array as dsa
-            for ax in range(obs.ndim):
-                if ax != axis:
-                    shape = [1] * obs.ndim
-                    shape[ax] = obs.shape[ax]
-                    ix = dsa.arange(obs.shape[ax]).reshape(shape)
-                    coords.append(dsa.broadcast_to(ix, whole.shape).rechunk(whole.chunks))
-        out = map_overlap(_kernel, whole, *coords, depth=depth, boundary="none", axis=axis,
+        out = map_overlap(_kernel, whole, depth=depth, boundary="none", axis=axis,
                           spec=spec, dtype=np.float32, trim=True)
         return out.rechunk(obs.chunks)
     return _kernel(obs, axis=axis, spec=spec)
@@ -192,22 +155,22 @@ def choose_oi_scales(obs: np.ndarray, axis: int, hidden: np.ndarray, *,
     hid = _time_first(hidden, axis).reshape(shape[0], -1).astype(bool) & np.isfinite(flat)
     if not hid.any():
         raise InputError("choosing the OI background needs some held-out observations")
+    from varda.array.oi_lattice import oi_lattice
     view = np.where(hid, np.nan, flat)
-    seen = np.isfinite(view).any(axis=0)
-    pos = _grid_positions(list(np.indices(shape[1:])))[seen]
-    times = np.arange(shape[0], dtype=float)
-    times = times + _tie_break(times)
-    targets, truth = hid[:, seen], flat[:, seen]
+    hid &= np.isfinite(view).any(axis=0)[None, :]     # pixels with something left to use
+    truth = flat[hid]
     scores: dict[str, float] = {}
 
     def score(bg: "float | None", ls: float, ts: float, nr: float) -> float:
         key = f"time_scale={bg}, length_scale={ls}, oi_time_scale={ts}, noise_ratio={nr}"
         if key not in scores:
-            clim = running_background(view, None, bg)[:, seen]
-            est = oi_array(view[:, seen], pos, times, length_scale=ls, time_scale=ts,
-                           noise_ratio=nr, n_neighbors=n_neighbors, targets=targets,
-                           background=clim)
-            scores[key] = float(np.mean((est[targets] - truth[targets]) ** 2))
+            clim = running_background(view, None, bg)
+            est = clim + oi_lattice((view - clim).reshape(shape),
+                                    _oi_spec_scales({"oi_time_scale": ts, "length_scale": ls},
+                                                    len(shape)),
+                                    noise_ratio=nr, n_neighbors=n_neighbors,
+                                    targets=hid.reshape(shape)).reshape(flat.shape)
+            scores[key] = float(np.mean((est[hid] - truth) ** 2))
         return scores[key]
 
     bgs = [time_scale] if time_scale is None else [time_scale, 2 * time_scale, 4 * time_scale]

@@ -1,0 +1,162 @@
+"""Local optimal interpolation on a regular grid: the compiled kernel behind the OI background.
+
+The same estimate as :func:`varda.array.oi_kernel.oi_array` — for each target, the ``k``
+nearest observations in the scaled space–time distance, a Gaussian covariance, a ridge of
+``noise_ratio`` — but on a lattice, where it needs no search tree: the candidate neighbours of
+every point are one fixed *stencil* of grid offsets, sorted by scaled distance (ties in a fixed
+order of the offsets), and a point's neighbours are the first ``k`` observed ones along it.
+The covariance of two offsets is a product of per-axis Gaussians read from small tables.
+
+Why compiled (numba) and not NumPy: the work per target is a scan of a few dozen offsets and a
+16 × 16 Cholesky solve. Vectorised over targets in NumPy it is ~15 passes over arrays of
+``n_targets × k²`` values plus one LAPACK call per target; fused per target it is ~20 × faster
+and needs no temporary arrays. Every target is computed on its own, so the result does not
+depend on the number of threads, on the order of the targets, or on how the grid is cut into
+blocks (the stencil is translation-invariant; a block needs a halo of
+:func:`varda.array.oi_stencil.stencil_reach` grid steps).
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from varda.array.oi_stencil import CUTOFF, stencil
+from varda.errors import InputError
+
+@numba.njit(cache=True, nogil=True)
+def _solve_one(anom_flat, seen_flat, coords, shape, strides, offsets, tables, k, ridge,
+               nb_val, nb_off, cov, rhs):  # pragma: no cover - compiled
+    ndim = shape.shape[0]
+    count = 0
+    for s in range(offsets.shape[0]):
+        lin = 0
+        inside = True
+        for d in range(ndim):
+            q = coords[d] + offsets[s, d]
+            if q < 0 or q >= shape[d]:
+                inside = False
+                break
+            lin += q * strides[d]
+        if not inside or not seen_flat[lin]:
+            continue
+        nb_val[count] = anom_flat[lin]
+        nb_off[count] = s
+        count += 1
+        if count == k:
+            break
+    if count == 0:
+        return 0.0
+    for i in range(count):
+        si = nb_off[i]
+        c = 1.0
+        for d in range(ndim):
+            c *= tables[d, abs(offsets[si, d])]
+        rhs[i] = c
+        for j in range(i + 1):
+            sj = nb_off[j]
+            c = 1.0
+            for d in range(ndim):
+                c *= tables[d, abs(offsets[si, d] - offsets[sj, d])]
+            cov[i, j] = c
+        cov[i, i] += ridge
+    # Cholesky factorisation in place (lower triangle), then two triangular solves
+    for j in range(count):
+        acc = cov[j, j]
+        for m in range(j):
+            acc -= cov[j, m] * cov[j, m]
+        diag = np.sqrt(acc)
+        cov[j, j] = diag
+        for i in range(j + 1, count):
+            acc = cov[i, j]
+            for m in range(j):
+                acc -= cov[i, m] * cov[j, m]
+            cov[i, j] = acc / diag
+    for i in range(count):
+        acc = rhs[i]
+        for m in range(i):
+            acc -= cov[i, m] * rhs[m]
+        rhs[i] = acc / cov[i, i]
+    for i in range(count - 1, -1, -1):
+        acc = rhs[i]
+        for m in range(i + 1, count):
+            acc -= cov[m, i] * rhs[m]
+        rhs[i] = acc / cov[i, i]
+    est = 0.0
+    for i in range(count):
+        est += rhs[i] * nb_val[i]
+    return est
+
+
+@numba.njit(cache=True, parallel=True, nogil=True)
+def _oi_targets(anom_flat, seen_flat, targets, shape, strides, offsets, tables, k,
+                ridge):  # pragma: no cover - compiled
+    n = targets.shape[0]
+    out = np.zeros(n)
+    block = 4096
+    n_blocks = (n + block - 1) // block
+    ndim = shape.shape[0]
+    for b in numba.prange(n_blocks):
+        nb_val = np.empty(k)
+        nb_off = np.empty(k, dtype=np.int64)
+        cov = np.empty((k, k))
+        rhs = np.empty(k)
+        coords = np.empty(ndim, dtype=np.int64)
+        for p in range(b * block, min(n, (b + 1) * block)):
+            rest = targets[p]
+            for d in range(ndim):
+                coords[d] = rest // strides[d]
+                rest -= coords[d] * strides[d]
+            out[p] = _solve_one(anom_flat, seen_flat, coords, shape, strides, offsets,
+                                tables, k, ridge, nb_val, nb_off, cov, rhs)
+    return out
+
+
+def oi_lattice(anomalies: np.ndarray, scales: "tuple[float, ...]", *,
+               noise_ratio: float = 0.05, n_neighbors: int = 16,
+               targets: "np.ndarray | None" = None, cutoff: float = CUTOFF) -> np.ndarray:
+    """Local Gaussian OI of gridded anomalies, leave-one-out.
+
+    Args:
+        anomalies: any-dimensional grid of anomalies (observation minus background), NaN where
+            missing. Not modified.
+        scales: the covariance scale along each axis, in grid steps (> 0).
+        noise_ratio: observation-error variance over signal variance (> 0).
+        n_neighbors: observations used per estimated point (the nearest in scaled distance).
+        targets: boolean grid, where to estimate (default: everywhere).
+        cutoff: neighbours within this scaled distance only.
+
+    Returns:
+        The estimated anomaly at the targets (0 elsewhere and where no observation is within
+        the cutoff). A point's own observation is never used (so at observed points it is the
+        leave-one-out estimate).
+    """
+    values = np.asarray(anomalies, dtype=np.float64)
+    if len(scales) != values.ndim:
+        raise InputError(f"oi_lattice needs one scale per axis: got {len(scales)} scales for "
+                         f"an array of {values.ndim} dimensions")
+    if min(scales) <= 0 or noise_ratio <= 0 or n_neighbors < 1:
+        raise InputError(f"scales and noise_ratio must be > 0 and n_neighbors ≥ 1, got "
+                         f"{scales}, {noise_ratio}, {n_neighbors}")
+    out = np.zeros(values.shape)
+    if values.size == 0:
+        return out
+    seen = np.isfinite(values)
+    where = np.ones(values.shape, bool) if targets is None else np.asarray(targets, bool)
+    flat_targets = np.flatnonzero(where)
+    if flat_targets.size == 0 or not seen.any():
+        return out
+    offsets = stencil(tuple(float(s) for s in scales), cutoff)
+    reach = int(np.abs(offsets).max(initial=0))
+    steps = np.arange(2 * reach + 1, dtype=np.float64)
+    tables = np.exp(-0.5 * (steps[None, :] / np.asarray(scales, float)[:, None]) ** 2)
+    shape = np.asarray(values.shape, dtype=np.int64)
+    strides = np.asarray([int(np.prod(values.shape[d + 1:])) for d in range(values.ndim)],
+                         dtype=np.int64)
+    est = _oi_targets(np.where(seen, values, 0.0).ravel(), seen.ravel(),
+                      flat_targets.astype(np.int64), shape, strides, offsets, tables,
+                      int(n_neighbors), float(noise_ratio))
+    out.ravel()[flat_targets] = est
+    return out
+
+
+__all__ = ["oi_lattice"]
