@@ -85,3 +85,23 @@ def test_nothing_observed_gives_zero_and_bad_scales_are_refused():
         oi_lattice(np.zeros((4, 5)), (1.0,))
     with pytest.raises(InputError, match="> 0"):
         oi_lattice(np.zeros((4, 5)), (1.0, 0.0))
+
+
+def test_concurrent_calls_survive_numbas_workqueue_layer():
+    """dask's threaded scheduler calls the kernel from several threads at once; numba's
+    fallback threading layer aborts the process on that unless the calls are serialised."""
+    import os
+    import subprocess
+    import sys
+    code = ("import numpy as np, numba\n"
+            "from concurrent.futures import ThreadPoolExecutor\n"
+            "from varda.array.oi_lattice import oi_lattice\n"
+            "v = np.random.default_rng(0).standard_normal((30, 20, 20)); v[v > 0.5] = np.nan\n"
+            "with ThreadPoolExecutor(4) as ex:\n"
+            "    r = list(ex.map(lambda i: oi_lattice(v, (2.0, 1.5, 1.5)).sum(), range(8)))\n"
+            "assert numba.threading_layer() == 'workqueue' and len(set(r)) == 1\n"
+            "print('ok')\n")
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue"}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]

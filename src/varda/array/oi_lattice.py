@@ -17,6 +17,8 @@ blocks (the stencil is translation-invariant; a block needs a halo of
 """
 from __future__ import annotations
 
+import threading
+
 import numba
 import numpy as np
 
@@ -111,6 +113,23 @@ def _oi_targets(anom_flat, seen_flat, targets, shape, strides, offsets, tables, 
     return out
 
 
+# numba's fallback "workqueue" threading layer (used when neither OpenMP nor TBB is found)
+# aborts the process if two threads launch parallel kernels at once, as dask's threaded
+# scheduler does with several chunks; calls are then serialised (each still uses every core)
+_LAUNCH = threading.Lock()
+_THREADSAFE: "bool | None" = None
+
+
+def _launch(*args):
+    global _THREADSAFE
+    if _THREADSAFE:
+        return _oi_targets(*args)
+    with _LAUNCH:
+        out = _oi_targets(*args)
+        _THREADSAFE = numba.threading_layer() != "workqueue"
+    return out
+
+
 def oi_lattice(anomalies: np.ndarray, scales: "tuple[float, ...]", *,
                noise_ratio: float = 0.05, n_neighbors: int = 16,
                targets: "np.ndarray | None" = None, cutoff: float = CUTOFF) -> np.ndarray:
@@ -152,7 +171,7 @@ def oi_lattice(anomalies: np.ndarray, scales: "tuple[float, ...]", *,
     shape = np.asarray(values.shape, dtype=np.int64)
     strides = np.asarray([int(np.prod(values.shape[d + 1:])) for d in range(values.ndim)],
                          dtype=np.int64)
-    est = _oi_targets(np.where(seen, values, 0.0).ravel(), seen.ravel(),
+    est = _launch(np.where(seen, values, 0.0).ravel(), seen.ravel(),
                       flat_targets.astype(np.int64), shape, strides, offsets, tables,
                       int(n_neighbors), float(noise_ratio))
     out.ravel()[flat_targets] = est
