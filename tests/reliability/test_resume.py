@@ -195,8 +195,9 @@ def _start_and_stop(args, out, sig, at_least: int):
     """Run ``varda fill`` until ``at_least`` regions are recorded, then send ``sig``."""
     exe = Path(sys.executable).parent / "varda"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    # as from a terminal: SIGINT at its default disposition, whatever the test runner's is (a
-    # child inherits an ignored SIGINT, and the runner's was seen ignored at times)
+    # as from a terminal: SIGINT at its default disposition. A test run started as a
+    # background job of a non-interactive shell (`make test &`) ignores SIGINT, as POSIX
+    # shells do for such jobs, and a child inherits an ignored signal
     proc = subprocess.Popen([str(exe), *args], env=env, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_default_sigint)
     marks = Path(f"{out}.partial") / ".varda" / "regions"
@@ -214,23 +215,22 @@ def _start_and_stop(args, out, sig, at_least: int):
 def test_cli_ctrl_c_then_kill_9_then_rerun_is_bit_for_bit(ws):
     from conftest import archive
     from varda.cli.main import main
-    # 32 regions: an interrupt sent once the first is written lands well before the last
-    src = ws.write_input(archive(t=512, seed=8), "long.nc")
+    src = ws.write_input(archive(t=256, seed=8), "long.nc")
     out = ws.root / "out.zarr"
     code, err = _start_and_stop(_varda_fill(src, ws.model, out), out, signal.SIGINT, 1)
     assert code == 130 and "rerun the same command to finish" in err, (code, err)
     first = zarr_status(out)
-    assert first["status"] == "partial" and 1 <= first["regions_done"] < 32
+    assert first["status"] == "partial" and 1 <= first["regions_done"] < 16
     code, _ = _start_and_stop(_varda_fill(src, ws.model, out), out, signal.SIGKILL,
                               first["regions_done"] + 1)
     assert code == -signal.SIGKILL
     second = zarr_status(out)
-    assert first["regions_done"] < second["regions_done"] < 32     # the rerun resumed
+    assert first["regions_done"] < second["regions_done"] < 16     # the rerun resumed
     exe = Path(sys.executable).parent / "varda"
     done = subprocess.run([str(exe), *_varda_fill(src, ws.model, out)], capture_output=True,
                           text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr
-    assert f"{second['regions_done']} of 32 regions were already written" in done.stderr
+    assert f"{second['regions_done']} of 16 regions were already written" in done.stderr
     ref = ws.root / "ref.zarr"
     assert main(_varda_fill(src, ws.model, ref)) == 0              # uninterrupted, in-process
     same_store(out, ref)
