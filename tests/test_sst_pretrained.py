@@ -39,3 +39,18 @@ def test_fills_an_unseen_osse_better_than_climatology(model):
     gaps = (~o.mask) & (~land)
     clim = o.obs.fillna(o.obs.mean("time"))
     assert rmse(filled, o.truth, gaps) < rmse(clim, o.truth, gaps)
+
+
+def test_lazy_fill_on_worker_processes_matches_the_eager_fill(model):
+    """The OI background's compiled kernel runs in dask worker processes, several chunks at a
+    time, and gives what the eager fill gives."""
+    distributed = pytest.importorskip("distributed")
+    o = make_sst_osse("tiny", seed=6)
+    eager = varda.fill(o.obs, model)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        lazy = varda.fill(o.obs.chunk({"time": 10, "lat": 12, "lon": 16}), model)
+        assert lazy.chunks is not None
+        out = lazy.compute()
+    np.testing.assert_allclose(out.values, eager.values, atol=1e-5, equal_nan=True)
