@@ -1,6 +1,8 @@
 """The shipped ``sst-osse`` model (rebuilt by ``python -m experiments.sst.run --ship``)."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -54,3 +56,22 @@ def test_lazy_fill_on_worker_processes_matches_the_eager_fill(model):
         assert lazy.chunks is not None
         out = lazy.compute()
     np.testing.assert_allclose(out.values, eager.values, atol=1e-5, equal_nan=True)
+
+
+def test_zarr_regions_of_a_background_fill_are_cut_across_time(model, tmp_path):
+    """Every value of a fill with a background depends on the whole record along time: the
+    writer streams along another dim, so the background is not recomputed once per region."""
+    from varda.io import zarr_status
+    from varda.io.zarr_store import default_region_dim
+    o = make_sst_osse("tiny", seed=7)
+    lazy = varda.fill(o.obs.chunk({"time": 10, "lat": 12}), model)
+    assert lazy.attrs["varda_background_dim"] == "time"
+    assert default_region_dim(lazy.to_dataset()) == "lat"
+    assert json.loads(lazy.attrs["varda_solver"])["background"] == model.meta["background"]
+    store = varda.to_zarr(lazy, tmp_path / "out.zarr", region_size=12)
+    assert zarr_status(store)["regions_total"] == 2                  # 24 latitudes / 12
+    with xr.open_zarr(store) as back:
+        np.testing.assert_allclose(back[o.obs.name].values, varda.fill(o.obs, model).values,
+                                   atol=1e-5, equal_nan=True)
+    plain = xr.Dataset({"u": (("time", "site"), np.zeros((4, 3)))})
+    assert default_region_dim(plain) == "time"                       # no background: the first

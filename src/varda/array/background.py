@@ -157,7 +157,7 @@ def choose_oi_scales(obs: np.ndarray, axis: int, hidden: np.ndarray, *,
         raise InputError("choosing the OI background needs some held-out observations")
     from varda.array.oi_lattice import oi_lattice
     view = np.where(hid, np.nan, flat)
-    hid &= np.isfinite(view).any(axis=0)[None, :]     # pixels with something left to use
+    hid = hid & np.isfinite(view).any(axis=0, keepdims=True)   # pixels with something left
     truth = flat[hid]
     scores: dict[str, float] = {}
 

@@ -98,6 +98,8 @@ def _report(info_model: VarModel, model, options: FillOptions, resolved: FillOpt
     settings["keep_observed_from"] = "option" if options.keep_observed is not None \
         else "model default"
     settings.update(patch_shape=list(info_model.patch_shape), axes=list(info_model.axes))
+    if info_model.meta.get("background") is not None:
+        settings["background"] = dict(info_model.meta["background"])
     name, path, sha = _model_identity(model, resolved.device)
     return FillReport(
         n_points=int(np.prod(obs.shape)), n_valid=int(n_valid.sum()), n_observed=int(n_obs.sum()),

@@ -99,8 +99,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "the same command resumes one anyway); refused, with what differs, "
                         "when the model, inputs or options are not the same")
     p.add_argument("--region-size", type=int, default=None, metavar="N",
-                   help="Zarr output: points per region along the first dim (default: 4 "
-                        "chunks); a region is the unit that is written, recorded and resumed")
+                   help="Zarr output: points per region along the first dim, or, for a model "
+                        "that fills from a background along time, the first other dim "
+                        "(default: 4 chunks); a region is the unit that is written, recorded "
+                        "and resumed")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(func=run)
     return p

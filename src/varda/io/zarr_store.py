@@ -22,6 +22,7 @@ from varda.io.resume import (STATUS_ATTR, differences, fingerprint, mark_done, p
                              read_fingerprint, regions_done, set_status, write_fingerprint,
                              zarr_status)
 from varda.io.safety import check_target, input_sources, is_enospc, space_error
+from varda.xr.provenance import BACKGROUND_DIM_ATTR
 
 
 def _zarr_major() -> int:
@@ -101,6 +102,18 @@ def _start_or_resume(work: str, fp: dict, *, resume: "bool | None", shown: str,
     return regions_done(work, storage_options)
 
 
+def default_region_dim(ds: xr.Dataset) -> str:
+    """The dim a store is streamed along by default: the first dim of the first variable,
+    except a dim along which a fill used a background (attribute ``varda_background_dim``).
+    Each value of such a fill depends on the whole record along that dim, so regions cut
+    along it would each recompute the background of the whole record; cut along another
+    dim, each part of the background is computed once."""
+    first = next(iter(ds.data_vars.values()))
+    whole = {str(v.attrs[BACKGROUND_DIM_ATTR]) for v in ds.data_vars.values()
+             if BACKGROUND_DIM_ATTR in v.attrs}
+    return str(next((d for d in first.dims if d not in whole), first.dims[0]))
+
+
 def to_zarr(obj: "xr.DataArray | xr.Dataset", store: "str | os.PathLike", *,
             overwrite: bool = False, resume: "bool | None" = None,
             inputs: Iterable["str | os.PathLike"] = (), region_dim: "str | None" = None,
@@ -128,7 +141,7 @@ def to_zarr(obj: "xr.DataArray | xr.Dataset", store: "str | os.PathLike", *,
         resume: ``None`` (default): continue an interrupted store of the same fill if there is
             one; ``True``: require one; ``False``: refuse to touch an interrupted store.
         inputs: extra input paths to protect (and to record in the resume fingerprint).
-        region_dim: the dim to stream along (default: the first dim of the first variable).
+        region_dim: the dim to stream along (default: :func:`default_region_dim`).
         region_size: points per region along it (default: ``chunks_per_region`` chunks).
         progress: show a progress bar over the regions.
         storage_options: passed to fsspec for URLs (credentials, endpoint).
@@ -144,7 +157,7 @@ def to_zarr(obj: "xr.DataArray | xr.Dataset", store: "str | os.PathLike", *,
     sources = [str(s) for s in [*input_sources(obj), *inputs]]
     ds = prepare(obj, f"varda.to_zarr({str(store)!r})")
     ds.attrs[STATUS_ATTR] = "partial"
-    dim = str(region_dim or next(iter(ds.data_vars.values())).dims[0])
+    dim = str(region_dim or default_region_dim(ds))
     if dim not in ds.dims:
         raise OutputError(f"region_dim {dim!r} is not a dim of the output ({tuple(ds.dims)})")
     ds, regions = _layout(ds, dim, region_size, chunks_per_region)

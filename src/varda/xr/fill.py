@@ -14,7 +14,8 @@ from varda.core.model import VarModel
 from varda.errors import InputError
 from varda.xr.axes import check_coords, input_error, map_axes, ordered, time_dim
 from varda.xr.masks import as_broadcastable, observed_mask, static_mask
-from varda.xr.provenance import fill_attrs, format_call, observed_flag_attrs, prepend_history
+from varda.xr.provenance import (BACKGROUND_DIM_ATTR, fill_attrs, format_call, observed_flag_attrs,
+                                  prepend_history)
 
 #: a loaded model, a checkpoint path or a pretrained name
 ModelLike = Union[VarModel, str, os.PathLike]
@@ -113,6 +114,8 @@ def fill_dataarray(da: xr.DataArray, model: ModelLike, *,
     filled = xr.DataArray(out, dims=order, coords=data.coords, name=da.name,
                           attrs=fill_attrs(da.attrs, report, call, sources=sources)
                           ).transpose(*da.dims)
+    if "background" in report.settings:   # each value depends on the whole record along tdim
+        filled.attrs[BACKGROUND_DIM_ATTR] = tdim
     if "source" in da.encoding:  # so that writers refuse to overwrite the input file
         filled.encoding["source"] = da.encoding["source"]
     if observed_flag:

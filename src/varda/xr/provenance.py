@@ -11,6 +11,9 @@ REFERENCES = (
     "Fablet, R., Chapron, B., Drumetz, L., Memin, E., Pannekoucke, O. and Rousseau, F. (2021): "
     "Learning variational data assimilation models and solvers. Journal of Advances in Modeling "
     "Earth Systems, 13, e2021MS002572, doi:10.1029/2021MS002572")
+#: attribute of a variable filled with a background along this dim: each of its values depends
+#: on the whole record along it (so writers stream along another dim)
+BACKGROUND_DIM_ATTR = "varda_background_dim"
 SOURCE = f"varda {__version__}: learned variational gap filling (4DVarNet-style)"
 
 
