@@ -9,8 +9,9 @@ The covariance of two offsets is a product of per-axis Gaussians read from small
 
 Why compiled (numba) and not NumPy: the work per target is a scan of a few dozen offsets and a
 16 × 16 Cholesky solve. Vectorised over targets in NumPy it is ~15 passes over arrays of
-``n_targets × k²`` values plus one LAPACK call per target; fused per target it is ~20 × faster
-and needs no temporary arrays. Every target is computed on its own, so the result does not
+``n_targets × k²`` values plus one LAPACK call per target; fused per target (and without the
+k-d tree query) it is about 8 × faster than :func:`~varda.array.oi_kernel.oi_array` on a year
+of daily 64 × 96 fields, and needs no temporary arrays. Every target is computed on its own, so the result does not
 depend on the number of threads, on the order of the targets, or on how the grid is cut into
 blocks (the stencil is translation-invariant; a block needs a halo of
 :func:`varda.array.oi_stencil.stencil_reach` grid steps).
@@ -24,6 +25,7 @@ import numpy as np
 
 from varda.array.oi_stencil import CUTOFF, stencil
 from varda.errors import InputError
+
 
 @numba.njit(cache=True, nogil=True)
 def _solve_one(anom_flat, seen_flat, coords, shape, strides, offsets, tables, k, ridge,
@@ -172,8 +174,8 @@ def oi_lattice(anomalies: np.ndarray, scales: "tuple[float, ...]", *,
     strides = np.asarray([int(np.prod(values.shape[d + 1:])) for d in range(values.ndim)],
                          dtype=np.int64)
     est = _launch(np.where(seen, values, 0.0).ravel(), seen.ravel(),
-                      flat_targets.astype(np.int64), shape, strides, offsets, tables,
-                      int(n_neighbors), float(noise_ratio))
+                  flat_targets.astype(np.int64), shape, strides, offsets, tables,
+                  int(n_neighbors), float(noise_ratio))
     out.ravel()[flat_targets] = est
     return out
 
