@@ -104,8 +104,8 @@ FULL = {
     "n_val_score": 500,          # validation images scored at the end (reported; shipping)
     "n_test": 2000,
     "n_test_extra": 500,         # test images scoring the extra row unet_joint_fsgd
-    "dict": {"n_atoms": 128, "alpha": 1.0, "max_iter": 2, "batch_size": 256, "n_iter": 8,
-             "omp_nonzero": [10, 20, 40], "lasso_alpha": [0.02, 0.05, 0.1],
+    "dict": {"n_atoms": 512, "alpha": 1.0, "max_iter": 5, "batch_size": 256, "n_iter": 8,
+             "omp_nonzero": [10, 20, 40], "lasso_alpha": [0.1, 0.2, 0.4, 0.8],
              "n_val_tune": 150},
     "fsgd": {"lr": 2e-2, "epochs": 30, "steps_per_epoch": 10, "batch_size": 64,
              "max_time": 40, "schedule": {0: N_ITER},
