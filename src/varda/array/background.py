@@ -46,9 +46,9 @@ def _time_first(values: np.ndarray, axis: int) -> np.ndarray:
     return np.moveaxis(np.asarray(values, dtype=np.float64), axis, 0)
 
 
-def _oi_spec_scales(spec: dict, ndim: int) -> tuple:
+def _oi_scales(time_scale: float, length_scale: float, ndim: int) -> tuple:
     """The OI covariance scale along each axis of a time-first grid, in grid steps."""
-    return (float(spec["oi_time_scale"]),) + (float(spec["length_scale"]),) * (ndim - 1)
+    return (float(time_scale),) + (float(length_scale),) * (ndim - 1)
 
 
 def _kernel(values: np.ndarray, *, axis: int, spec: dict) -> np.ndarray:
@@ -62,7 +62,8 @@ def _kernel(values: np.ndarray, *, axis: int, spec: dict) -> np.ndarray:
         if seen.any():
             targets = np.broadcast_to(seen, flat.shape).reshape(moved.shape)
             est = oi_lattice((flat - clim).reshape(moved.shape),
-                             _oi_spec_scales(spec, moved.ndim),
+                             _oi_scales(spec["oi_time_scale"], spec["length_scale"],
+                                        moved.ndim),
                              noise_ratio=spec.get("noise_ratio", 0.05),
                              n_neighbors=spec.get("n_neighbors", 16), targets=targets)
             clim = clim + est.reshape(flat.shape)
@@ -166,8 +167,7 @@ def choose_oi_scales(obs: np.ndarray, axis: int, hidden: np.ndarray, *,
         if key not in scores:
             clim = running_background(view, None, bg)
             est = clim + oi_lattice((view - clim).reshape(shape),
-                                    _oi_spec_scales({"oi_time_scale": ts, "length_scale": ls},
-                                                    len(shape)),
+                                    _oi_scales(ts, ls, len(shape)),
                                     noise_ratio=nr, n_neighbors=n_neighbors,
                                     targets=hid.reshape(shape)).reshape(flat.shape)
             scores[key] = float(np.mean((est[hid] - truth) ** 2))

@@ -10,10 +10,10 @@ The covariance of two offsets is a product of per-axis Gaussians read from small
 Why compiled (numba) and not NumPy: the work per target is a scan of a few dozen offsets and a
 16 × 16 Cholesky solve. Vectorised over targets in NumPy it is ~15 passes over arrays of
 ``n_targets × k²`` values plus one LAPACK call per target; fused per target (and without the
-k-d tree query) it is about 8 × faster than :func:`~varda.array.oi_kernel.oi_array` on a year
-of daily 64 × 96 fields, and needs no temporary arrays. Every target is computed on its own, so the result does not
-depend on the number of threads, on the order of the targets, or on how the grid is cut into
-blocks (the stencil is translation-invariant; a block needs a halo of
+k-d tree query) it is about 8 × faster than :func:`~varda.array.oi_kernel.oi_array` on a
+year of daily 64 × 96 fields, and needs no temporary arrays. Every target is computed on its
+own, so the result does not depend on the number of threads, on the order of the targets, or
+on how the grid is cut into blocks (the stencil is translation-invariant; a block needs a halo of
 :func:`varda.array.oi_stencil.stencil_reach` grid steps).
 """
 from __future__ import annotations
