@@ -1,6 +1,6 @@
 """MNIST inpainting: the seed paper's Table 1 and Fig. 1, trained on CPU.
 
-    python -m experiments.mnist.run                 # full table (≈ 30 min on 2 CPU cores)
+    python -m experiments.mnist.run                 # full table (≈ 35 min on 2 CPU cores)
     python -m experiments.mnist.run --quick         # every row on a few hundred images (≈ 1 min)
     python -m experiments.mnist.run --rows unet_joint pca_lstm --seeds 0 1 2
     python -m experiments.mnist.run --data /path/to/mnist    # folder of the IDX files

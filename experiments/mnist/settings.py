@@ -1,6 +1,6 @@
 """Every setting of the MNIST inpainting benchmark (the seed paper's Table 1 and Fig. 1).
 
-Two modes: ``FULL`` (the table in docs/benchmarks/mnist.md, ≈ 30 min on 2 CPU cores) and
+Two modes: ``FULL`` (the table in docs/benchmarks/mnist.md, ≈ 35 min on 2 CPU cores) and
 ``QUICK`` (the same code on a few hundred images, ≈ 1 min on one thread; run by the tests).
 
 Protocol (both modes): the official MNIST test file; images 0–6999 train, 7000–7999 validate
@@ -122,7 +122,7 @@ FULL = {
                    "batch_size": 32, "max_time": 540, "schedule": {0: 2, 1: 4, 2: 8, 3: N_ITER},
                    "second_order": True, "grad_iters": 4},
     "unet_joint_cold": {"lr": 3e-3, "lr_final": 3e-4, "epochs": 2000, "steps_per_epoch": 25,
-                        "batch_size": 32, "max_time": 420,
+                        "batch_size": 32, "max_time": 900,
                         "schedule": {0: 2, 1: 4, 2: 8, 3: N_ITER},
                         "second_order": True, "grad_iters": 4},
 }
