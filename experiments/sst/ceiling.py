@@ -10,8 +10,8 @@ truth of other OSSE years to predict ``truth − OI`` under the clouds, from
 * the observed departures from the OI (``obs − OI``, 0 under clouds) and the cloud masks of a
   window of ±``WINDOW`` days (what moved, where);
 
-so it gets the background as an input, a network far larger than ``varda.train``'s default
-(≈ 0.5 M parameters), the truth, and several years of training data: the three routes that the
+so it gets the background as an input, a large convolutional network (≈ 0.5 M parameters,
+32 to 128 channels over three scales), the truth, and several years of training data: the three routes that the
 benchmark page lists as left to try.
 
 Protocol: training truths are the OSSE seeds ``TRAIN_SEEDS`` (none of the benchmark's seeds);
