@@ -27,10 +27,14 @@ import json
 import platform
 import sys
 import time
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from experiments.sst import settings as S
+
+if TYPE_CHECKING:
+    import torch
 
 TRAIN_SEEDS = (101, 102, 103)
 VAL_SEED = 104
@@ -105,12 +109,13 @@ class Case:
         return out
 
     def rmse(self, correction: "np.ndarray | None") -> float:
+        """RMSE (°C) on the scored points of the OI plus ``correction`` (None: the OI alone)."""
         est = self.oi if correction is None else self.oi + correction
         err = (est - self.truth)[self.scored]
         return float(np.sqrt(np.mean(err.astype(np.float64) ** 2)))
 
 
-def unet(c_in: int, width: int):
+def unet(c_in: int, width: int) -> "torch.nn.Module":
     """A three-level U-Net (two 3 × 3 convolutions per level, average pooling, nearest
     up-sampling, skip connections): the usual image-to-image network."""
     import torch
@@ -140,7 +145,9 @@ def unet(c_in: int, width: int):
     return UNet()
 
 
-def predict(net, x: np.ndarray, batch: int = 32) -> np.ndarray:
+def predict(net: "torch.nn.Module", x: np.ndarray, batch: int = 32) -> np.ndarray:
+    """The network's correction ``(time, lat, lon)`` for the inputs ``x`` of :meth:`Case.inputs`
+    (evaluation mode, no graph; the network is left in training mode)."""
     import torch
     net.eval()
     with torch.no_grad():
@@ -150,8 +157,8 @@ def predict(net, x: np.ndarray, batch: int = 32) -> np.ndarray:
     return np.concatenate(out)
 
 
-def train(cases: list, val: Case, *, seed: int, epochs: int, width: int, crop: int,
-          log) -> tuple:
+def train(cases: "list[Case]", val: Case, *, seed: int, epochs: int, width: int, crop: int,
+          log: "Callable[[str], None]") -> tuple:
     """Train one network; returns it (at its best validation epoch) and the history."""
     import copy
 
@@ -198,6 +205,7 @@ def _mean_present(values: list) -> "float | None":
 
 
 def markdown(res: dict) -> str:
+    """The result table, the predictability table and the protocol line, as Markdown."""
     rows = res["summary"]
     lines = [f"Command: `{res['command']}`; {res['hardware']}.", "",
              "| method | RMSE mean (°C) | [min, max] over test seeds × nets | ratio to OI |",
@@ -223,7 +231,8 @@ def markdown(res: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> int:
+def main(argv: "list[str] | None" = None) -> int:
+    """Prepare the OSSE years, train the networks, score them and write the results."""
     import torch
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
