@@ -20,10 +20,13 @@ needs_data = pytest.mark.skipif(not (S.DATA_DIR / "t10k-images-idx3-ubyte.gz").i
 @needs_data
 def test_quick_recipe_writes_a_complete_table_and_figures(tmp_path):
     from experiments.mnist import run
-    assert run.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert run.main(["--quick", "--out", str(tmp_path), "--device", "cpu"]) == 0
     doc = json.loads((tmp_path / "mnist_table.json").read_text())
     assert doc["mode"] == "quick" and doc["command"].startswith("python -m experiments.mnist.run")
     assert {"cpu_count", "torch"} <= set(doc["hardware"])
+    # the device is what the training recorded, not a constant
+    assert doc["hardware"]["device"] == "cpu"
+    assert doc["rows"]["unet_joint"]["seeds"]["0"]["training"]["device"] == "cpu"
     rows = doc["rows"]
     assert set(rows) == set(S.ROWS)
     for name, row in rows.items():
@@ -93,3 +96,15 @@ def test_shipped_model_no_gap_and_all_missing_images():
         varda.fill(y, S.SHIPPED_NAME)
     with pytest.raises(InputError, match="dtype"):
         varda.fill((x * 255).astype(np.uint8), S.SHIPPED_NAME)
+
+
+def test_table_hardware_names_every_training_device():
+    from experiments.mnist.report import hardware, training_devices
+    rows = {"a": {"seeds": {"0": {"training": {"device": "cuda:0"},
+                                  "pretrain": {"device": "cuda:0"}}}},
+            "b": {"seeds": {"0": {"training": {"device": "cpu"}}}},
+            "zero_fill": {"seeds": {"0": {"r_score": 0.5}}}}
+    assert training_devices(rows) == ["cpu", "cuda:0"]
+    assert hardware(training_devices(rows))["device"] == ["cpu", "cuda:0"]
+    assert training_devices({"zero_fill": rows["zero_fill"]}) == ["cpu"]
+    assert hardware()["device"] == "cpu"

@@ -15,11 +15,22 @@ from experiments.mnist import settings as S
 SCORES = ("r_score", "i_score", "p_score", "val_r_score", "train_time_s")
 
 
-def hardware() -> dict:
-    """What the run ran on (no host names)."""
+def training_devices(rows: dict) -> list[str]:
+    """The devices the rows' models were trained on, as recorded in their training summaries
+    (``["cpu"]`` when none is recorded: rows without training, or parts of older runs)."""
+    found = {str(seed_row.get(k, {}).get("device"))
+             for row in rows.values() for seed_row in row.get("seeds", {}).values()
+             for k in ("training", "pretrain") if seed_row.get(k, {}).get("device")}
+    return sorted(found) or ["cpu"]
+
+
+def hardware(devices: "list[str] | None" = None) -> dict:
+    """What the run ran on (no host names); ``devices``: where the models were trained."""
+    devices = devices or ["cpu"]
     return {"cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
             "torch_threads_per_job": 1, "torch": torch.__version__,
-            "python": platform.python_version(), "device": "cpu"}
+            "python": platform.python_version(),
+            "device": devices[0] if len(devices) == 1 else devices}
 
 
 def _stats(values: list) -> dict:
@@ -89,7 +100,7 @@ def write_table(rows: dict, out_dir: Path, *, command: str, wall_time_s: float,
     out_dir.mkdir(parents=True, exist_ok=True)
     doc = {"benchmark": "MNIST inpainting (Fablet et al., ICASSP 2021, Table 1)",
            "mode": "quick" if quick else "full", "command": command,
-           "wall_time_s": round(wall_time_s, 1), "hardware": hardware(),
+           "wall_time_s": round(wall_time_s, 1), "hardware": hardware(training_devices(rows)),
            "protocol": {**S.PROTOCOL, "split": {"train": "t10k 0-6999", "val": "t10k 7000-7999",
                                                  "test": "t10k 8000-9999"},
                         "scores": "MSE in normalised units (global mean/std of the training "
@@ -228,7 +239,7 @@ def model_card(row_name: str, seed: int, *, command: str, rows: dict,
         "n_iter": row["n_iter"],
         "n_params": {"prior": row["n_params_prior"], "solver": row["n_params_solver"]},
         "train_time_s": row["train_time_s"],
-        "hardware": hardware(),
+        "hardware": hardware(training_devices({row_name: rows[row_name]})),
         "reference": "Fablet, Drumetz, Rousseau, End-to-end learning of variational models "
                      "and solvers for the resolution of interpolation problems, ICASSP 2021",
     }

@@ -31,9 +31,9 @@ def groups_for(rows: list[str]) -> list[str]:
 
 
 def run_jobs(jobs: list[tuple[str, int]], *, quick: bool, data_dir: str, out: Path,
-             workers: int) -> list[dict]:
+             workers: int, device: str = "cpu") -> list[dict]:
     from experiments.mnist.runner import run_job
-    args = [(g, s, quick, data_dir, str(out)) for g, s in jobs]
+    args = [(g, s, quick, data_dir, str(out), device) for g, s in jobs]
     if workers <= 1:
         return [run_job(*a) for a in args]
     with mp.get_context("spawn").Pool(workers, maxtasksperchild=1) as pool:
@@ -93,6 +93,10 @@ def main(argv: "list[str] | None" = None) -> int:
                     help="jobs side by side (default: 2 full, 1 quick)")
     ap.add_argument("--out", type=Path, default=None,
                     help="run folder (default experiments/mnist/runs/<full|quick>)")
+    ap.add_argument("--device", default="cpu",
+                    help="where the learned parts train: cpu (default, the documented table), "
+                         "cuda, cuda:N or auto; the budgets stay wall-time budgets, so a GPU "
+                         "trains more steps in them")
     ap.add_argument("--no-ship", action="store_true", help="do not write the pretrained model")
     ap.add_argument("--report-only", action="store_true",
                     help="train nothing: rebuild the table, figures and shipped model from the "
@@ -119,7 +123,7 @@ def main(argv: "list[str] | None" = None) -> int:
         second = [j for j in jobs if j[0] in S.SECOND_PHASE]
         parts = [p for phase in (first, second) if phase
                  for p in run_jobs(phase, quick=args.quick, data_dir=args.data, out=out,
-                                   workers=workers)]
+                                   workers=workers, device=args.device)]
         wall = time.perf_counter() - t0
     rows = report.merge(parts)
     rows = {k: v for k, v in rows.items() if k in args.rows}

@@ -168,7 +168,8 @@ def train(model: VarModel, data: Data, cfg: dict, part: str, *, mode: str, seed:
     hist = fit(model, *fit_arrays(data.train), val=val, epochs=c["epochs"],
                batch_size=c["batch_size"], lr=c["lr"], mode=mode, n_iter_schedule=schedule,
                max_time=c["max_time"], steps_per_epoch=c["steps_per_epoch"],
-               lr_final=c.get("lr_final"), seed=seed, progress=False, device="cpu",
+               lr_final=c.get("lr_final"), seed=seed, progress=False,
+               device=cfg.get("device", "cpu"),
                callback=lambda e: print(f"[{part} s{seed}] epoch {e['epoch']} K={e['n_iter']} "
                                         f"loss {e['train_loss']:.4f} val {e['val_mse']:.4f} "
                                         f"t {e['time_s']:.0f}s", flush=True)
@@ -179,6 +180,7 @@ def train(model: VarModel, data: Data, cfg: dict, part: str, *, mode: str, seed:
             "epochs_run": len(hist), "best_epoch": best,
             "steps": len(hist) * c["steps_per_epoch"],
             "stop": "max_time" if len(hist) < c["epochs"] else "epochs",
+            "device": model.meta["training"]["device"],
             "val_mse_select": float(hist[best - 1]["val_mse"]) if best > 0 else None,
             "lambda": float(model.cost.lam.detach())}
 
@@ -367,11 +369,14 @@ def _save(model: VarModel, out: Path, row: str, seed: int) -> None:
     model.save(out / "models" / f"{row}-s{seed}")
 
 
-def run_job(group: str, seed: int, quick: bool, data_dir: str, out: str) -> dict:
+def run_job(group: str, seed: int, quick: bool, data_dir: str, out: str,
+            device: str = "cpu") -> dict:
     """One (group, seed) job, in its own process with one torch thread; writes
-    ``parts/<group>-s<seed>.json`` under ``out`` and returns its rows."""
+    ``parts/<group>-s<seed>.json`` under ``out`` and returns its rows. ``device``: where the
+    learned parts train (``"cpu"``, ``"cuda"``, ``"auto"``…); scoring runs on the CPU."""
     torch.set_num_threads(1)
     cfg = S.mode_settings(quick)
+    cfg["device"] = device
     cfg["verbose"] = not quick
     outp = Path(out)
     t0 = time.perf_counter()
