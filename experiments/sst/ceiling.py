@@ -117,7 +117,10 @@ class Case:
 
 def unet(c_in: int, width: int) -> "torch.nn.Module":
     """A three-level U-Net (two 3 × 3 convolutions per level, average pooling, nearest
-    up-sampling, skip connections): the usual image-to-image network."""
+    up-sampling, skip connections): the usual image-to-image network.
+
+    Not varda's U-Net prior (:mod:`varda.core.priors`): a prior maps a field to a field of the
+    same channels, while this network maps ``c_in`` input channels to one correction."""
     import torch
     from torch import nn
 
