@@ -2,7 +2,7 @@
 """Benchmark: training throughput of one process vs data-parallel ranks, side by side.
 
 Trains the shipped ``l96-unet-joint`` architecture (fresh weights) on Lorenz-96 training crops
-for a fixed number of optimiser steps with :func:`varda.core.training.fit`, once in this
+for a fixed number of optimiser steps with :func:`varda.core.trainer.fit`, once in this
 process (one torch thread) and once on ``--workers`` gloo ranks of one thread each
 (``fit(distributed=True)``, the same global batch), alternating the two ``--repeats`` times so
 load changes hit both. Cases:
@@ -50,7 +50,7 @@ def _run(case: str, steps: int, distributed: bool) -> float:
     """Seconds per optimiser step of ``fit`` on this process (rank) for ``case``."""
     import varda
     from varda.core.model import build_model
-    from varda.core.training import fit
+    from varda.core.trainer import fit
     spec = CASES[case]
     torch.manual_seed(0)
     model = build_model(varda.load("l96-unet-joint").config)

@@ -83,7 +83,7 @@ def background_walls(model, obs, repeats: int) -> "list[float] | None":
     spec = model.meta.get("background")
     if spec is None:
         return None
-    from varda.array.background import background
+    from varda.array.background.field import background
     walls = []
     for _ in range(repeats):
         t0 = time.perf_counter()

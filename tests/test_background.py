@@ -5,8 +5,8 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from varda.array.background import background, choose_time_scale
-from varda.array.running_mean import running_background
+from varda.array.background.field import background, choose_time_scale
+from varda.array.background.running_mean import running_background
 from varda.errors import InputError
 
 
@@ -90,8 +90,8 @@ def test_oi_background_does_not_depend_on_the_chunking():
 
 
 def test_oi_scales_are_chosen_on_held_out_points():
-    from varda.array.background import choose_oi_scales
-    from varda.xr.training.holdouts import held_out_marks
+    from varda.array.background.field import choose_oi_scales
+    from varda.training.holdouts import held_out_marks
 
     truth, obs = _smooth_cube(n_time=40)
     hidden = held_out_marks(np.isfinite(obs), 0, seed=1)

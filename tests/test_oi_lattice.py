@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from varda.array.oi_kernel import oi_array
-from varda.array.oi_lattice import oi_lattice
-from varda.array.oi_stencil import stencil
+from varda.array.background.oi_kernel import oi_array
+from varda.array.background.oi_lattice import oi_lattice
+from varda.array.background.oi_stencil import stencil
 from varda.errors import InputError
 
 
@@ -95,7 +95,7 @@ def test_concurrent_calls_survive_numbas_workqueue_layer():
     import sys
     code = ("import numpy as np, numba\n"
             "from concurrent.futures import ThreadPoolExecutor\n"
-            "from varda.array.oi_lattice import oi_lattice\n"
+            "from varda.array.background.oi_lattice import oi_lattice\n"
             "v = np.random.default_rng(0).standard_normal((30, 20, 20)); v[v > 0.5] = np.nan\n"
             "with ThreadPoolExecutor(4) as ex:\n"
             "    r = list(ex.map(lambda i: oi_lattice(v, (2.0, 1.5, 1.5)).sum(), range(8)))\n"

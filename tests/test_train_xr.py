@@ -9,17 +9,17 @@ import torch
 import xarray as xr
 
 import varda
-from varda.array.background import background
+from varda.array.background.field import background
 from varda.array.sampling import cut_patches, patch_starts
 from varda.cli.main import main
 from varda.core.presets import model_config
-from varda.core.training import evaluate_mse
+from varda.core.trainer import evaluate_mse
 from varda.datasets.masks import cloud_masks
 from varda.errors import ConfigError, InputError
 from varda.xr.train import train
-from varda.xr.training.autoconfig import em_pca, lag_correlation, plan_from_data
-from varda.xr.training.holdouts import BorrowedClouds
-from varda.xr.training.splits import time_blocks
+from varda.training.autoconfig import em_pca, lag_correlation, plan_from_data
+from varda.training.holdouts import BorrowedClouds
+from varda.training.splits import time_blocks
 
 
 def smooth_fields(n: int = 48, ny: int = 16, nx: int = 16, seed: int = 0) -> xr.DataArray:
@@ -325,7 +325,7 @@ def test_automatic_models_fill_anomalies_from_a_running_background(tmp_path):
 
 
 def test_held_out_marks_hide_whole_borrowed_clouds_on_some_steps():
-    from varda.xr.training.holdouts import held_out_marks
+    from varda.training.holdouts import held_out_marks
 
     seen = cloud_masks((60, 16, 16), coverage=0.5, seed=2)
     hid = held_out_marks(seen, 0, seed=0)

@@ -16,7 +16,7 @@ from varda.core import distributed as ddp
 from varda.core.curriculum import Curriculum
 from varda.core.model import VarModel
 from varda.core.priors.flow import ODEFlowPrior
-from varda.core.training import fit
+from varda.core.trainer import fit
 from varda.datasets.lorenz96 import L96Benchmark, L96Split
 
 

@@ -20,7 +20,7 @@ from experiments.mnist import settings as S
 from varda.baselines.dictionary import learn_dictionary
 from varda.core import build_model, p_score
 from varda.core.model import VarModel
-from varda.core.training import fit
+from varda.core.trainer import fit
 from varda.datasets.mnist import MnistSplit, degrade, mnist_split
 
 

@@ -19,7 +19,8 @@ from varda.core.presets import model_config
 from varda.core.serialization import save
 from varda.errors import CheckpointError, ConfigError, InputError, OutputError, VardaError
 from varda.io import to_netcdf, to_zarr
-from varda.xr import fill  # also registers the .varda accessor on DataArray and Dataset
+import varda.xr  # noqa: F401  (registers the .varda accessor on DataArray and Dataset)
+from varda.xr.entry import fill
 from varda.xr.train import train
 
 __all__ = ["__version__", "train", "fill", "load", "save", "model_config", "build_model",

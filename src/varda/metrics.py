@@ -18,7 +18,7 @@ a gap-filler that leaves holes must not score better for it.
   with ``scipy.signal.periodogram`` so that segments cut by land or gaps are skipped),
   averaged over every other dim (latitude, time).
 
-For these SST/SSH scores the torch-level ``varda.core.metrics`` (R-, I-, P-scores on tensors)
+For these SST/SSH scores the torch-level ``varda.core.scores`` (R-, I-, P-scores on tensors)
 are the training-time counterparts.
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import save_file
 
 from varda.core.model import build_model
-from varda.core.training import fit
+from varda.core.trainer import fit
 
 CONFIG = {"prior": {"type": "unet", "ndim": 2, "hidden": 4, "pool": [2, 2],
                     "periodic": [False, True]},

@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 import ddp_worker
 from varda.core import distributed
 from varda.core.model import build_model
-from varda.core.training import evaluate_mse, fit
+from varda.core.trainer import evaluate_mse, fit
 
 
 def test_two_ranks_end_identical_and_validate_on_all_samples(tmp_path) -> None:

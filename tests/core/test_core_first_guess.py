@@ -7,7 +7,7 @@ import torch
 from varda.core.checkpoint import load, save
 from varda.core.first_guess import FIRST_GUESSES, BiGRUSmoother, build_first_guess
 from varda.core.model import build_model
-from varda.core.training import fit
+from varda.core.trainer import fit
 from varda.errors import ConfigError
 
 KW = dict(batch_size=8, lr=1e-2, progress=False, seed=0)

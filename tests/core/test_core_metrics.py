@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from varda.core.device import resolve_device
-from varda.core.metrics import i_score, p_score, r_score, rmse
+from varda.core.scores import i_score, p_score, r_score, rmse
 from varda.errors import ConfigError
 
 TRUTH = torch.tensor([[[1.0, -1.0, 2.0, -2.0]]])       # mean square = (1 + 1 + 4 + 4) / 4 = 2.5

@@ -7,7 +7,7 @@ import torch
 
 from varda.core.model import build_model
 from varda.core.solvers import SOLVERS, ConvLSTMSolver, FSGD, build_solver
-from varda.core.training import evaluate_mse, fit
+from varda.core.trainer import evaluate_mse, fit
 from varda.errors import ConfigError
 
 

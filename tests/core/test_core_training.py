@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from varda.core.training import MODES, default_schedule, evaluate_mse, fit
+from varda.core.trainer import MODES, default_schedule, evaluate_mse, fit
 from varda.errors import ConfigError
 
 KW = dict(batch_size=16, lr=5e-3, progress=False, seed=0)
@@ -225,7 +225,7 @@ def test_steps_per_epoch_draws_fixed_number_of_batches(tiny_model) -> None:
 
 
 def test_cosine_lr_decays_from_lr0_to_final_factor() -> None:
-    from varda.core.training import _cosine_lr
+    from varda.core.trainer import _cosine_lr
     groups = [{"lr0": 1e-2, "lr": 1e-2}, {"lr0": 2e-3, "lr": 2e-3}]
     _cosine_lr(groups, 0.1, 0.0)
     assert groups[0]["lr"] == pytest.approx(1e-2) and groups[1]["lr"] == pytest.approx(2e-3)

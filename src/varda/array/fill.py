@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from varda.array.background import background
+from varda.array.background.field import background
 from varda.array.model_cache import ModelRef, get_model, model_ref, resolve_model
 from varda.array.patches import blend_patches
 from varda.array.solve import fixed_axes, model_solver

@@ -28,8 +28,8 @@ import numpy as np
 import xarray as xr
 from scipy.spatial import cKDTree
 
-from varda.array.running_mean import pixel_time_mean, running_background
-from varda.array.oi_kernel import oi_array
+from varda.array.background.running_mean import pixel_time_mean, running_background
+from varda.array.background.oi_kernel import oi_array
 from varda.baselines._fields import Field, as_field, time_in_days
 from varda.baselines.dineof import cloud_holdout
 from varda.errors import InputError

@@ -1,6 +1,6 @@
 """Data-parallel training on several processes (``torch.distributed``, any backend).
 
-:func:`varda.core.training.fit` with ``distributed=True`` runs as one rank of an initialised
+:func:`varda.core.trainer.fit` with ``distributed=True`` runs as one rank of an initialised
 process group: every rank draws its own batches, the gradients (and the time used, so that
 time-based schedules and stops agree) are averaged after each backward pass, and validation
 is split between the ranks and summed. The ranks start from rank 0's weights and take the same

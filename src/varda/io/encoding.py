@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from varda.xr.provenance import REFERENCES, SOURCE, prepend_history
+from varda.provenance import REFERENCES, SOURCE, prepend_history
 
 #: encoding keys that may pack floats into integers or pin the input's layout
 PACKING_KEYS = ("scale_factor", "add_offset", "missing_value", "_FillValue", "dtype")

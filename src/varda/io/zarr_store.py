@@ -22,7 +22,7 @@ from varda.io.resume import (STATUS_ATTR, differences, fingerprint, mark_done, p
                              read_fingerprint, regions_done, set_status, write_fingerprint,
                              zarr_status)
 from varda.io.safety import check_target, input_sources, is_enospc, space_error
-from varda.xr.provenance import BACKGROUND_DIM_ATTR
+from varda.provenance import BACKGROUND_DIM_ATTR
 
 
 def _zarr_major() -> int:

@@ -15,7 +15,7 @@ class VardaDataArrayAccessor:
 
     def fill(self, model: Any, **options: Any) -> xr.DataArray:
         """Alias of :func:`varda.fill` on this DataArray."""
-        from varda.xr.dispatch import fill
+        from varda.xr.entry import fill
         return fill(self._obj, model, **options)
 
     def observations(self, **options: Any) -> "tuple[xr.DataArray, xr.DataArray]":

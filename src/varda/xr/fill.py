@@ -14,7 +14,7 @@ from varda.core.model import VarModel
 from varda.errors import InputError
 from varda.xr.axes import check_coords, input_error, map_axes, ordered, time_dim
 from varda.xr.masks import as_broadcastable, observed_mask, static_mask
-from varda.xr.provenance import (BACKGROUND_DIM_ATTR, fill_attrs, format_call, observed_flag_attrs,
+from varda.provenance import (BACKGROUND_DIM_ATTR, fill_attrs, format_call, observed_flag_attrs,
                                   prepend_history)
 
 #: a loaded model, a checkpoint path or a pretrained name

@@ -2,7 +2,7 @@
 
 Self-supervised from a gappy archive (no ground truth) or supervised (``truth=``). With no
 model given, the configuration is chosen from the data (patch sizes, time window) and a few
-candidates are compared on held-out observations (see :mod:`varda.xr.training`).
+candidates are compared on held-out observations (see :mod:`varda.training`).
 """
 from __future__ import annotations
 
@@ -17,16 +17,16 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
-from varda.array.background import background
+from varda.array.background.field import background
 from varda.array.sampling import cut_patches, patch_sizes_ok
 from varda.core.model import VarModel, build_model
-from varda.core.training import evaluate_mse, fit, prepare_data
+from varda.core.trainer import evaluate_mse, fit, prepare_data
 from varda.errors import InputError
 from varda.xr.axes import check_coords, check_time_sorted, map_axes, ordered, time_dim
 from varda.xr.masks import as_broadcastable, static_mask
-from varda.xr.training.autoconfig import Plan, em_pca, plan_from_data
-from varda.xr.training.holdouts import HELD_OUT, BorrowedClouds, MarkedHoldout, held_out_marks
-from varda.xr.training.splits import time_blocks
+from varda.training.autoconfig import Plan, em_pca, plan_from_data
+from varda.training.holdouts import HELD_OUT, BorrowedClouds, MarkedHoldout, held_out_marks
+from varda.training.splits import time_blocks
 
 #: fixed work of one candidate in automatic training (epochs × steps of ``batch_size``)
 AUTO_EPOCHS = 30

@@ -1,4 +1,5 @@
-"""``varda.fill``: one entry point for NumPy arrays, dask arrays, DataArrays and Datasets."""
+"""The public entry point :func:`varda.fill`: one call for NumPy arrays, dask arrays, DataArrays
+and Datasets, routed to the array or xarray fill."""
 from __future__ import annotations
 
 import os

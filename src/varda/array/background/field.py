@@ -7,15 +7,15 @@ observations of the days before and after its window — reaches every patch. Tw
 by the model (``model.meta["background"]``, a JSON spec):
 
 * ``"running_mean"``: each pixel's running climatology along time, the Gaussian-weighted mean
-  of its observations at *other* times (:func:`varda.array.running_mean.running_background`).
+  of its observations at *other* times (:func:`varda.array.background.running_mean.running_background`).
 * ``"oi"``: that climatology plus a local optimal interpolation of the anomalies around it with
-  a Gaussian space–time covariance (:func:`varda.array.oi_lattice.oi_lattice`; the classical
+  a Gaussian space–time covariance (:func:`varda.array.background.oi_lattice.oi_lattice`; the classical
   method the learned solver then corrects, as 4DVarNet corrects an OI). Observed points get
   the interpolation of the *other* observations (leave-one-out), so ``y − b`` is informative
   there too.
 
 Distances are in grid steps (every axis but time is a spatial axis) and times in steps.
-Layers: array kernels (:mod:`~varda.array.running_mean`, :mod:`~varda.array.oi_lattice`) →
+Layers: array kernels (:mod:`~varda.array.background.running_mean`, :mod:`~varda.array.background.oi_lattice`) →
 :func:`background` (NumPy or dask, any axis and chunking, same values) and the leave-one-out
 choices :func:`choose_time_scale` and :func:`choose_oi_scales`.
 """
@@ -25,8 +25,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from varda.array.oi_stencil import CUTOFF, stencil_reach
-from varda.array.running_mean import running_background
+from varda.array.background.oi_stencil import CUTOFF, stencil_reach
+from varda.array.background.running_mean import running_background
 from varda.errors import InputError
 
 #: widths (time steps) tried by :func:`choose_time_scale`; None = the pixel's time mean
@@ -57,7 +57,7 @@ def _kernel(values: np.ndarray, *, axis: int, spec: dict) -> np.ndarray:
     flat = moved.reshape(moved.shape[0], -1)
     clim = running_background(flat, None, spec.get("time_scale"))
     if _check_spec(spec) == "oi":
-        from varda.array.oi_lattice import oi_lattice   # numba: compiled on first use
+        from varda.array.background.oi_lattice import oi_lattice   # numba: compiled on first use
         seen = np.isfinite(flat).any(axis=0)
         if seen.any():
             targets = np.broadcast_to(seen, flat.shape).reshape(moved.shape)
@@ -156,7 +156,7 @@ def choose_oi_scales(obs: np.ndarray, axis: int, hidden: np.ndarray, *,
     hid = _time_first(hidden, axis).reshape(shape[0], -1).astype(bool) & np.isfinite(flat)
     if not hid.any():
         raise InputError("choosing the OI background needs some held-out observations")
-    from varda.array.oi_lattice import oi_lattice
+    from varda.array.background.oi_lattice import oi_lattice
     view = np.where(hid, np.nan, flat)
     hid = hid & np.isfinite(view).any(axis=0, keepdims=True)   # pixels with something left
     truth = flat[hid]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from varda.array.running_mean import running_background
+from varda.array.background.running_mean import running_background
 from varda.errors import InputError
 
 

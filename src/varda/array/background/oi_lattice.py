@@ -1,6 +1,6 @@
 """Local optimal interpolation on a regular grid: the compiled kernel behind the OI background.
 
-The same estimate as :func:`varda.array.oi_kernel.oi_array` — for each target, the ``k``
+The same estimate as :func:`varda.array.background.oi_kernel.oi_array` — for each target, the ``k``
 nearest observations in the scaled space–time distance, a Gaussian covariance, a ridge of
 ``noise_ratio`` — but on a lattice, where it needs no search tree: the candidate neighbours of
 every point are one fixed *stencil* of grid offsets, sorted by scaled distance (ties in a fixed
@@ -10,11 +10,11 @@ The covariance of two offsets is a product of per-axis Gaussians read from small
 Why compiled (numba) and not NumPy: the work per target is a scan of a few dozen offsets and a
 16 × 16 Cholesky solve. Vectorised over targets in NumPy it is ~15 passes over arrays of
 ``n_targets × k²`` values plus one LAPACK call per target; fused per target (and without the
-k-d tree query) it is about 8 × faster than :func:`~varda.array.oi_kernel.oi_array` on a
+k-d tree query) it is about 8 × faster than :func:`~varda.array.background.oi_kernel.oi_array` on a
 year of daily 64 × 96 fields, and needs no temporary arrays. Every target is computed on its
 own, so the result does not depend on the number of threads, on the order of the targets, or
 on how the grid is cut into blocks (the stencil is translation-invariant; a block needs a halo of
-:func:`varda.array.oi_stencil.stencil_reach` grid steps).
+:func:`varda.array.background.oi_stencil.stencil_reach` grid steps).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import threading
 import numba
 import numpy as np
 
-from varda.array.oi_stencil import CUTOFF, stencil
+from varda.array.background.oi_stencil import CUTOFF, stencil
 from varda.errors import InputError
 
 

@@ -1,5 +1,5 @@
 """The stencil of the lattice OI: which grid offsets may be a point's neighbours, nearest
-first (pure NumPy; the compiled kernel is :mod:`varda.array.oi_lattice`)."""
+first (pure NumPy; the compiled kernel is :mod:`varda.array.background.oi_lattice`)."""
 from __future__ import annotations
 
 import numpy as np

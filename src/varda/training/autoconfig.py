@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from varda.array.background import choose_oi_scales, choose_time_scale
+from varda.array.background.field import choose_oi_scales, choose_time_scale
 from varda.core.presets import model_config
 from varda.errors import InputError
-from varda.xr.training.holdouts import held_out_marks
+from varda.training.holdouts import held_out_marks
 
 #: largest patch side (grid points) along a spatial axis; larger grids are tiled
 MAX_PATCH = 48
