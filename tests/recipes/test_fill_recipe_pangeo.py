@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "fill_archive_pangeo.py"
+RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "fill_archive_pangeo.py"
 
 
 def test_recipe_runs_on_a_local_cluster(tmp_path, monkeypatch, capsys):

@@ -12,7 +12,7 @@ import pytest
 from varda.datasets import mnist
 from varda.errors import InputError
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
 needs_data = pytest.mark.skipif(not (DATA / "t10k-images-idx3-ubyte.gz").is_file(),
                                 reason=f"the MNIST test file is not at {DATA}")
 
