@@ -6,7 +6,6 @@ The model's axes are the *last* axes of the array; any leading axes are independ
 from __future__ import annotations
 
 import dataclasses
-import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -14,13 +13,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from varda.array.background.field import background
-from varda.array.model_cache import ModelRef, get_model, model_ref, resolve_model
+from varda.array.model_cache import ModelRef, get_model
+from varda.array.resolved import ModelLike, ResolvedModel
 from varda.array.patches import blend_patches
 from varda.array.solve import fixed_axes, model_solver
 from varda.array.options import FillOptions
 from varda.array.tiling import AxisGrid, stride_for
 from varda.array.validate import check_array, check_summary
-from varda.core.checkpoint import weights_match_checkpoint
 from varda.core.model import VarModel
 from varda.errors import InputError, NothingToFillWarning, VardaWarning
 
@@ -68,13 +67,9 @@ def _finish(est: np.ndarray, y: np.ndarray, valid: np.ndarray, todo: np.ndarray,
     return np.where(valid, out, np.float32(np.nan))
 
 
-def _plan(obs, model, options: FillOptions, name: str,
+def _plan(obs, info_model: VarModel, options: FillOptions, name: str,
           axis_names: "Sequence[str] | None"):
-    """Resolve the model and the options, validate, build the tile grids."""
-    if isinstance(model, VarModel):
-        info_model = model
-    else:
-        info_model = resolve_model(model, device="cpu")  # metadata only; workers pick devices
+    """Resolve the options against the model, validate, build the tile grids."""
     if info_model.channels != 1:
         raise InputError(f"model has {info_model.channels} channels; fill supports single-channel "
                          "models (one variable per call)")
@@ -88,26 +83,25 @@ def _plan(obs, model, options: FillOptions, name: str,
     trailing = obs.shape[obs.ndim - nd:]
     grids = [AxisGrid(n, p, stride_for(p, resolved.overlap) if n > p else p)
              for n, p in zip(trailing, info_model.patch_shape)]
-    return info_model, resolved, grids, nd
+    return resolved, grids, nd
 
 
-def _report(info_model: VarModel, model, options: FillOptions, resolved: FillOptions, obs,
+def _report(rm: ResolvedModel, options: FillOptions, resolved: FillOptions, obs,
             counts) -> FillReport:
     n_inf, n_obs, n_valid, n_gap = counts
     settings = dataclasses.asdict(resolved)
     settings["keep_observed_from"] = "option" if options.keep_observed is not None \
         else "model default"
-    settings.update(patch_shape=list(info_model.patch_shape), axes=list(info_model.axes))
-    if info_model.meta.get("background") is not None:
-        settings["background"] = dict(info_model.meta["background"])
-    name, path, sha = _model_identity(model, resolved.device)
+    settings.update(patch_shape=list(rm.model.patch_shape), axes=list(rm.model.axes))
+    if rm.model.meta.get("background") is not None:
+        settings["background"] = dict(rm.model.meta["background"])
     return FillReport(
         n_points=int(np.prod(obs.shape)), n_valid=int(n_valid.sum()), n_observed=int(n_obs.sum()),
-        n_filled=int(n_gap.sum()), model_name=name, model_sha256=sha, model_path=path,
-        settings=settings)
+        n_filled=int(n_gap.sum()), model_name=rm.name, model_sha256=rm.sha256,
+        model_path=rm.path, settings=settings)
 
 
-def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
+def fill_array(obs, model: "ModelLike | ResolvedModel", *, valid=None,
                options: "FillOptions | None" = None, name: str = "obs",
                axis_names: "Sequence[str] | None" = None, lead_names: Sequence[str] = (),
                return_report: bool = False, background_axis: "int | None" = None,
@@ -118,7 +112,8 @@ def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
         obs: float array in raw units, NaN where not observed, the model's axes last
             (e.g. ``(..., time, site)``); leading axes are independent windows.
         model: a loaded :class:`~varda.core.model.VarModel`, a checkpoint path or a
-            pretrained name (see :func:`varda.pretrained_names`).
+            pretrained name (see :func:`varda.pretrained_names`), or a
+            :class:`~varda.array.resolved.ResolvedModel` made by the caller.
         valid: optional bool array broadcastable to ``obs``: False at points outside the field
             (land); they stay NaN. Default: every point.
         options: a :class:`~varda.array.FillOptions` (default: its defaults).
@@ -145,7 +140,9 @@ def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
         CheckpointError: an unknown model path or name (the valid names are listed).
     """
     options = FillOptions.from_kwargs(options, **option_kwargs)
-    info_model, resolved, grids, nd = _plan(obs, model, options, name, axis_names)
+    rm = ResolvedModel.of(model)    # once per call; everything below takes rm
+    info_model = rm.model
+    resolved, grids, nd = _plan(obs, info_model, options, name, axis_names)
     complete, device = resolved.complete, resolved.device
     dask_in = _is_dask(obs)
     if dask_in:
@@ -171,12 +168,10 @@ def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
     bg = _background(obs, info_model, background_axis, name)
     work = obs if bg is None else obs - bg      # what the model fills: values or anomalies
     if dask_in:
-        ref = model_ref(model, device=device)
-        out = _fill_dask(work, valid_b, todo, ref, grids, resolved,
+        out = _fill_dask(work, valid_b, todo, rm.for_workers(device), grids, resolved,
                          tuple(axis_names) if axis_names is not None else info_model.axes)
     else:
-        solver_model = resolve_model(model, device=device)
-        solve = model_solver(solver_model, n_iter=resolved.n_iter,
+        solve = model_solver(rm.on(device), n_iter=resolved.n_iter,
                              batch_size=resolved.batch_size)
         est = blend_patches(work, valid_b, solve, grids=grids, origin=[0] * nd,
                             region=[(0, g.n) for g in grids], batch_size=resolved.batch_size,
@@ -189,7 +184,7 @@ def fill_array(obs, model: "VarModel | str | os.PathLike", *, valid=None,
             out = lib.where(lib.isfinite(obs) & lib.isfinite(out), obs, out)
     if not return_report:
         return out
-    return out, _report(info_model, model, options, resolved, obs, counts)
+    return out, _report(rm, options, resolved, obs, counts)
 
 
 def _background(obs, model: VarModel, axis: "int | None", name: str):
@@ -204,22 +199,6 @@ def _background(obs, model: VarModel, axis: "int | None", name: str):
         raise InputError(f"background_axis={axis} is not an axis of {name} "
                          f"(it has {obs.ndim} axes)")
     return background(obs, axis, spec)
-
-
-def _model_identity(model, device: str) -> tuple[str, str, str]:
-    """(name, checkpoint path or pretrained name, weights sha256) for provenance.
-
-    A loaded or saved model held in memory is recorded by its checkpoint while its weights are
-    still those of the checkpoint; a model built or changed in memory records
-    ``"in-memory model"`` and no path or sha256.
-    """
-    if isinstance(model, VarModel):
-        if model.checkpoint_path and weights_match_checkpoint(model):
-            ref = model_ref(model, device=device)
-            return ref.name, ref.source, ref.sha256
-        return str(model.meta.get("name", "in-memory model")), "", ""
-    ref = model_ref(model, device=device)
-    return ref.name, ref.source, ref.sha256
 
 
 def _fill_block(yb: np.ndarray, vb: np.ndarray, *, todo: np.ndarray, ref: ModelRef,
@@ -292,14 +271,14 @@ def _fill_dask(obs, valid, todo: np.ndarray, ref: ModelRef, grids: Sequence[Axis
         meta=np.empty((0,) * obs.ndim, np.float32), token="varda-fill")
 
 
-def fill_numpy(obs: np.ndarray, model: "VarModel | str | os.PathLike", **options: Any) -> np.ndarray:
+def fill_numpy(obs: np.ndarray, model: "ModelLike | ResolvedModel", **options: Any) -> np.ndarray:
     """:func:`fill_array` for an in-memory NumPy array (returns NumPy float32)."""
     if _is_dask(obs):
         raise TypeError("fill_numpy got a dask array; use fill_dask (or fill_array) to stay lazy")
     return fill_array(np.asarray(obs), model, **options)
 
 
-def fill_dask(obs, model: "VarModel | str | os.PathLike", **options: Any):
+def fill_dask(obs, model: "ModelLike | ResolvedModel", **options: Any):
     """:func:`fill_array` for a dask array (returns a lazy dask float32 array, same chunks)."""
     if not _is_dask(obs):
         raise TypeError(f"fill_dask needs a dask array, got {type(obs).__name__}; use fill_numpy")

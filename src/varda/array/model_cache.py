@@ -112,6 +112,17 @@ def cached_models() -> list[tuple[str, str]]:
     return sorted((sha, dev) for sha, _, dev in _CACHE)
 
 
+def saved_model_ref(model: VarModel, *, device: str = "auto") -> ModelRef:
+    """The reference of a loaded model whose weights are known to be those of its checkpoint
+    (the caller checked: :func:`model_ref` does); seeds this process's cache with it."""
+    assert model.checkpoint_path and model.checkpoint_sha256
+    remember(model)
+    name = str(model.meta.get("name") or os.path.basename(model.checkpoint_path)
+               .removesuffix(".json"))
+    return ModelRef(model.checkpoint_path, model.checkpoint_sha256, str(device), name,
+                    config_digest(model.config))
+
+
 def model_ref(model: "VarModel | str | os.PathLike", *, device: str = "auto") -> ModelRef:
     """Describe ``model`` (loaded model, checkpoint path or pretrained name) by reference.
 
@@ -130,11 +141,7 @@ def model_ref(model: "VarModel | str | os.PathLike", *, device: str = "auto") ->
                 f"this model's weights changed in memory since it was saved to or loaded from "
                 f"{model.checkpoint_path!r}, so dask workers loading that file would use other "
                 "weights; save it again (model.save(path)) before a dask fill")
-        remember(model)
-        name = str(model.meta.get("name") or os.path.basename(model.checkpoint_path)
-                   .removesuffix(".json"))
-        return ModelRef(model.checkpoint_path, model.checkpoint_sha256, str(device), name,
-                        config_digest(model.config))
+        return saved_model_ref(model, device=device)
     if not isinstance(model, (str, os.PathLike)):
         raise InputError(f"model must be a VarModel, a checkpoint path or a pretrained name "
                          f"({', '.join(pretrained_names()) or 'none shipped'}), got "

@@ -2,18 +2,17 @@
 and Datasets, routed to the array or xarray fill."""
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import xarray as xr
 
 from varda.array.fill import fill_array
 from varda.array.options import FillOptions
-from varda.core.model import VarModel
+from varda.array.resolved import ModelLike, ResolvedModel
 from varda.xr.fill import fill_dataarray, fill_dataset
 
 
-def fill(obs: Any, model: "VarModel | str | os.PathLike", *, mask: Any = None,
+def fill(obs: Any, model: "ModelLike | ResolvedModel", *, mask: Any = None,
          options: "FillOptions | None" = None, **kwargs: Any) -> Any:
     """Fill the gaps (NaN) of ``obs`` with a learned variational model.
 
@@ -41,13 +40,16 @@ def fill(obs: Any, model: "VarModel | str | os.PathLike", *, mask: Any = None,
     """
     option_kwargs, xr_options = FillOptions.split(kwargs)
     opts = FillOptions.from_kwargs(options, **option_kwargs)
+    if not isinstance(obs, (xr.Dataset, xr.DataArray)) and \
+            xr_options.keys() - {"background_axis"}:
+        raise TypeError(f"unknown fill option(s) {sorted(xr_options.keys() - {'background_axis'})}"
+                        f" for an array; valid options are {', '.join(FillOptions.names())} "
+                        "(dims, observed_flag, sources and variables apply to xarray objects "
+                        "only)")
+    model = ResolvedModel.of(model)   # the one resolution of this call, handed down
     if isinstance(obs, xr.Dataset):
         return fill_dataset(obs, model, mask=mask, options=opts, **xr_options)
     if isinstance(obs, xr.DataArray):
         return fill_dataarray(obs, model, mask=mask, options=opts, **xr_options)
     background_axis = xr_options.pop("background_axis", None)
-    if xr_options:
-        raise TypeError(f"unknown fill option(s) {sorted(xr_options)} for an array; valid "
-                        f"options are {', '.join(FillOptions.names())} (dims, observed_flag, "
-                        "sources and variables apply to xarray objects only)")
     return fill_array(obs, model, valid=mask, options=opts, background_axis=background_axis)

@@ -1,24 +1,20 @@
 """Fill xarray objects (DataArray, Dataset); the module-level functions behind the accessor."""
 from __future__ import annotations
 
-import os
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import xarray as xr
 
 from varda.array.fill import fill_array
-from varda.array.model_cache import resolve_model
 from varda.array.options import FillOptions
+from varda.array.resolved import ModelLike, ResolvedModel
 from varda.core.model import VarModel
 from varda.errors import InputError
 from varda.xr.axes import check_coords, input_error, map_axes, ordered, time_dim
 from varda.xr.masks import as_broadcastable, observed_mask, static_mask
 from varda.provenance import (BACKGROUND_DIM_ATTR, fill_attrs, format_call, observed_flag_attrs,
-                                  prepend_history)
-
-#: a loaded model, a checkpoint path or a pretrained name
-ModelLike = Union[VarModel, str, os.PathLike]
+                              prepend_history)
 
 
 #: attributes that mean the data were read without CF decoding (numbers stand for missing)
@@ -46,13 +42,12 @@ def check_decoded(da: xr.DataArray) -> None:
             "valid CF (e.g. ncdump -h) or set the missing points to NaN")
 
 
-def _setup(da: xr.DataArray, model, dims, mask):
+def _setup(da: xr.DataArray, info: VarModel, dims, mask):
     check_decoded(da)
-    info = resolve_model(model, device="cpu") if not isinstance(model, VarModel) else model
     mapping = map_axes(da, info.axes, dims, patch=info.patch_shape)
     check_coords(da, list(mapping.values()))
     valid = static_mask(da, mask, time_dim(da, mapping))
-    return info, mapping, valid
+    return mapping, valid
 
 
 def observations(da: xr.DataArray, *, dims: "Mapping[str, str] | None" = None,
@@ -72,7 +67,7 @@ def observations(da: xr.DataArray, *, dims: "Mapping[str, str] | None" = None,
     return da.where(omega), omega.rename(f"{name}_observed")
 
 
-def fill_dataarray(da: xr.DataArray, model: ModelLike, *,
+def fill_dataarray(da: xr.DataArray, model: "ModelLike | ResolvedModel", *,
                    dims: "Mapping[str, str] | None" = None,
                    mask: "xr.DataArray | bool | None" = None, observed_flag: bool = True,
                    sources: "Sequence[str] | None" = None,
@@ -97,12 +92,14 @@ def fill_dataarray(da: xr.DataArray, model: ModelLike, *,
     """
     opts = FillOptions.from_kwargs(options, **option_kwargs)
     name = str(da.name) if da.name is not None else "data"
-    info, mapping, valid = _setup(da, model, dims, mask)
+    rm = ResolvedModel.of(model)    # once per call; handed down to the array fill
+    info = rm.model
+    mapping, valid = _setup(da, info, dims, mask)
     order = ordered(da, mapping, info.axes)
     data = da.transpose(*order)
     tdim = time_dim(da, mapping)
     out, report = fill_array(
-        data.data, model, valid=as_broadcastable(valid, order), options=opts, name=name,
+        data.data, rm, valid=as_broadcastable(valid, order), options=opts, name=name,
         axis_names=[mapping[a] for a in info.axes], lead_names=order[:-len(info.axes)],
         return_report=True, background_axis=order.index(tdim) if tdim in order else None)
     settings = {k: v for k, v in report.settings.items() if k in FillOptions.names()}
@@ -138,7 +135,7 @@ def _fillable(ds: xr.Dataset, info: VarModel, dims) -> list[str]:
     return out
 
 
-def fill_dataset(ds: xr.Dataset, model: ModelLike, *, variables: "Sequence[str] | None" = None,
+def fill_dataset(ds: xr.Dataset, model: "ModelLike | ResolvedModel", *, variables: "Sequence[str] | None" = None,
                  sources: "Sequence[str] | None" = None, options: "FillOptions | None" = None,
                  **kwargs: Any) -> xr.Dataset:
     """Fill several variables of a Dataset (default: every float variable with the model's axes).
@@ -150,7 +147,8 @@ def fill_dataset(ds: xr.Dataset, model: ModelLike, *, variables: "Sequence[str] 
     """
     option_kwargs, xr_kwargs = FillOptions.split(kwargs)
     opts = FillOptions.from_kwargs(options, **option_kwargs)
-    info = resolve_model(model, device="cpu") if not isinstance(model, VarModel) else model
+    rm = ResolvedModel.of(model)    # once for every variable
+    info = rm.model
     names = list(variables) if variables is not None else _fillable(ds, info,
                                                                      xr_kwargs.get("dims"))
     missing = [v for v in names if v not in ds.data_vars]
@@ -171,6 +169,6 @@ def fill_dataset(ds: xr.Dataset, model: ModelLike, *, variables: "Sequence[str] 
         sources = [str(ds.encoding["source"])] if ds.encoding.get("source") else None
     out = ds.copy()
     for v in names:
-        out[v] = fill_dataarray(ds[v], model, options=opts, sources=sources, **xr_kwargs)
+        out[v] = fill_dataarray(ds[v], rm, options=opts, sources=sources, **xr_kwargs)
     out.attrs = prepend_history(ds.attrs, f"varda.fill(dataset, variables={names})")
     return out
