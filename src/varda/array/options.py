@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
 from varda.array.validate import COMPLETE_CHOICES
+from varda.core.model import FillDefaults, VarModel
 from varda.errors import InputError, unknown_choice
 
 
@@ -24,13 +25,13 @@ class FillOptions:
     Attributes:
         keep_observed: ``True`` keeps observed values bit-for-bit; ``False`` returns the
             solver's estimate everywhere (it also denoises the observations); ``None`` (default)
-            takes the model's default, ``model.meta["fill_defaults"]["keep_observed"]``
+            takes the model's default, ``model.fill_defaults.keep_observed``
             (``False`` for models that do not say).
         complete: what to do with a window that has no gap: ``"denoise"`` (run the solver) or
             ``"unchanged"`` (return it as it is).
         overlap: overlap of neighbouring tiles, as a fraction of the patch (0.5 = half).
         n_iter: solver iterations (``None``: the model's ``n_iter``); at most
-            ``model.meta["n_iter_max"]`` when the model states it.
+            ``model.n_iter_max`` when the model states it.
         batch_size: tiles per solver call.
         device: ``"auto"`` (GPU when the process has one), ``"cpu"``, ``"cuda"``, ...
     """
@@ -100,21 +101,20 @@ class FillOptions:
         """True once :meth:`resolve` filled in the model's defaults."""
         return self.keep_observed is not None and self.n_iter is not None
 
-    def resolve(self, model: Any) -> "FillOptions":
+    def resolve(self, model: VarModel) -> "FillOptions":
         """These options with the model's defaults filled in, checked against its limits.
 
-        ``keep_observed=None`` becomes ``model.meta["fill_defaults"]["keep_observed"]`` (False
-        when absent); ``n_iter=None`` becomes ``model.n_iter``.
+        ``keep_observed=None`` becomes ``model.fill_defaults.keep_observed`` (False when the
+        model states no defaults); ``n_iter=None`` becomes ``model.n_iter``.
 
         Raises:
-            InputError: ``n_iter`` above ``model.meta["n_iter_max"]``.
+            InputError: ``n_iter`` above ``model.n_iter_max``.
         """
-        meta = getattr(model, "meta", {}) or {}
         keep = self.keep_observed
         if keep is None:
-            keep = bool((meta.get("fill_defaults") or {}).get("keep_observed", False))
+            keep = (model.fill_defaults or FillDefaults()).keep_observed
         n_iter = self.n_iter if self.n_iter is not None else int(model.n_iter)
-        limit = meta.get("n_iter_max")
+        limit = model.n_iter_max
         if limit is not None and n_iter > int(limit):
             raise InputError(
                 f"n_iter={n_iter} is more solver iterations than this model was trained or "

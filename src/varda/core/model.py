@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import torch
@@ -23,6 +24,18 @@ def _typed_config(module: Component, registry: Mapping[str, type]) -> dict:
         if type(module) is cls:
             return {"type": name, **copy.deepcopy(module.config)}
     raise TypeError(f"{type(module).__name__} is not registered in {sorted(registry)}")
+
+
+@dataclass(frozen=True)
+class FillDefaults:
+    """What a fill with this model does when the caller does not say (part of the model card).
+
+    Attributes:
+        keep_observed: return the observations bit-for-bit where observed (True), or the
+            solver's estimate everywhere (False: it also denoises them).
+    """
+
+    keep_observed: bool = False
 
 
 class VarModel(nn.Module):
@@ -97,6 +110,37 @@ class VarModel(nn.Module):
                 "physics; keep the normalisation at mean 0, std 1 for a physical ODE prior (or "
                 "give the ODE the same norm_mean/norm_std)",
                 UserWarning, stacklevel=3)
+
+    # -- fill limits and defaults (typed; stored in the card's ``meta``, where cards written by
+    # earlier versions keep them, so every card loads and fills as before) ------------------
+    @property
+    def n_iter_max(self) -> "int | None":
+        """The largest number of solver iterations a fill may use (the K the model was trained
+        or validated up to); ``None`` when the model does not say (no limit)."""
+        value = self.meta.get("n_iter_max")
+        return None if value is None else int(value)
+
+    @n_iter_max.setter
+    def n_iter_max(self, value: "int | None") -> None:
+        if value is None:
+            self.meta.pop("n_iter_max", None)
+        else:
+            self.meta["n_iter_max"] = int(value)
+
+    @property
+    def fill_defaults(self) -> "FillDefaults | None":
+        """The fill's defaults this model states (``None``: it states none, so a fill uses
+        :class:`FillDefaults`'s)."""
+        value = self.meta.get("fill_defaults")
+        return None if value is None else FillDefaults(
+            keep_observed=bool(value.get("keep_observed", False)))
+
+    @fill_defaults.setter
+    def fill_defaults(self, value: "FillDefaults | None") -> None:
+        if value is None:
+            self.meta.pop("fill_defaults", None)
+        else:
+            self.meta["fill_defaults"] = {"keep_observed": bool(value.keep_observed)}
 
     # -- configuration -------------------------------------------------------------------
     @property

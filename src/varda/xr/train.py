@@ -2,7 +2,9 @@
 
 Self-supervised from a gappy archive (no ground truth) or supervised (``truth=``). With no
 model given, the configuration is chosen from the data (patch sizes, time window) and a few
-candidates are compared on held-out observations (see :mod:`varda.training`).
+candidates are compared on held-out observations. This module is the DataArray adapter: it
+checks the input, maps the dims and hands arrays to :mod:`varda.training`, which does the rest
+(candidates, holdouts, splits, the fit, the choice of K and of the candidate).
 """
 from __future__ import annotations
 
@@ -17,23 +19,20 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
-from varda.array.background.field import background
-from varda.array.sampling import cut_patches, patch_sizes_ok
+from varda.array.sampling import patch_sizes_ok
 from varda.core.model import VarModel, build_model
-from varda.core.trainer import evaluate_mse, fit, prepare_data
+from varda.core.trainer import evaluate_mse
 from varda.errors import InputError
+from varda.training.autoconfig import Plan, plan_from_data
+from varda.training.candidate import Archive, train_candidate
+from varda.training.choice import best_candidate, candidate_result, record_choice
 from varda.xr.axes import check_coords, check_time_sorted, map_axes, ordered, time_dim
 from varda.xr.masks import as_broadcastable, static_mask
-from varda.training.autoconfig import Plan, em_pca, plan_from_data
-from varda.training.holdouts import HELD_OUT, BorrowedClouds, MarkedHoldout, held_out_marks
-from varda.training.splits import time_blocks
 
 #: fixed work of one candidate in automatic training (epochs × steps of ``batch_size``)
 AUTO_EPOCHS = 30
 AUTO_STEPS = 12
 AUTO_PATIENCE = 6
-#: validation samples scored each epoch (a fixed, seeded subset of the validation patches)
-MAX_VAL_SAMPLES = 64
 
 
 def _as_numpy(da: xr.DataArray, order: list[str]) -> np.ndarray:
@@ -105,32 +104,6 @@ def _auto_plan(da: xr.DataArray, dims, mask, seed: int) -> Plan:
     return plan_from_data(_observations(da, mask, tdim, order, str(name)), order, seed=seed)
 
 
-def _segments_take(arr: np.ndarray, axis: int, segs) -> list[np.ndarray]:
-    return [np.take(arr, np.arange(a, b), axis=axis) for a, b in segs]
-
-
-def _cut(arrays: list[np.ndarray], m: VarModel, tpos: int | None, segs, step):
-    """Cut patches from every segment of the time axis (never across segments)."""
-    if tpos is None or segs is None:
-        return cut_patches(arrays, m.patch_shape, stride=step)
-    parts: list[list[np.ndarray]] = [[] for _ in arrays]
-    for a, b in segs:
-        sub = [np.take(x, np.arange(a, b), axis=tpos) for x in arrays]
-        try:
-            cut = cut_patches(sub, m.patch_shape, stride=step)
-        except InputError:       # a segment shorter than the window
-            continue
-        for i, c in enumerate(cut):
-            parts[i].append(c)
-    if not parts[0]:
-        raise InputError("no time segment is as long as the model's time window")
-    return [np.concatenate(p) for p in parts]
-
-
-def _to_t(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a))[:, None]
-
-
 def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = None, *,
           truth: xr.DataArray | None = None, dims: Mapping[str, str] | None = None,
           mask: xr.DataArray | bool | None = None, stride: Mapping[str, int] | None = None,
@@ -183,9 +156,9 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
 
     Returns:
         the trained model. ``model.n_iter`` is the iteration count K it was validated at,
-        ``meta["n_iter_max"]`` the largest K a fill may use, ``meta["training"]`` records the
+        ``model.n_iter_max`` the largest K a fill may use, ``meta["training"]`` records the
         data, the split, the chosen configuration, every candidate's validation score, the
-        history and why training stopped, ``meta["fill_defaults"]`` keeps observed values.
+        history and why training stopped; ``model.fill_defaults`` keeps observed values.
     """
     _check_input(da, truth)
     name = da.name if da.name is not None else "data"
@@ -216,202 +189,33 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
             budget = max(1.0, left / (len(cands) - i))
         torch.manual_seed(seed)
         m = build_model(spec) if isinstance(spec, dict) else spec
-        m = _train_one(da, m, cname, truth=truth, dims=dims, mask=mask, stride=stride,
-                       epochs=epochs, seed=seed, first_guess_epochs=first_guess_epochs,
-                       max_time=budget, device=device, progress=progress,
-                       val_fraction=val_fraction, **fit_options)
-        trained[cname] = m
-        tr = m.meta["training"]
-        results[cname] = {"val_mse": float(tr["best_val_mse"]), "n_iter": m.n_iter,
-                          "epochs_run": tr["epochs_run"], "stop_reason": tr["stop_reason"],
-                          "wall_time_s": tr["wall_time_s"],
-                          "n_parameters": int(sum(p.numel() for p in m.parameters()))}
-    best = min(results, key=lambda k: results[k]["val_mse"])
+        trained[cname] = _train_one(
+            da, m, cname, truth=truth, dims=dims, mask=mask, stride=stride, epochs=epochs,
+            seed=seed, first_guess_epochs=first_guess_epochs, max_time=budget, device=device,
+            progress=progress, val_fraction=val_fraction, **fit_options)
+        results[cname] = candidate_result(trained[cname])
+    best = best_candidate(results)
     m = trained[best]
-    tr = m.meta["training"]
-    tr.update({"candidates": results, "chosen": best,
-               "total_wall_time_s": round(time.perf_counter() - t_start, 2)})
-    if plan is not None:
-        tr["auto_config"] = plan.card()
-    m.meta["n_iter_max"] = int(m.n_iter)
-    m.meta.setdefault("fill_defaults", {"keep_observed": True})
-    card = m.meta.setdefault("model_card", {})
-    card.update({
-        "variable": str(name), "trained_with": "varda.train",
-        "method": ("automatic: " if auto else "") + best,
-        "validation": (f"{'supervised' if truth is not None else 'self-supervised'}; separate "
-                       "time blocks; held-out observations hidden by clouds borrowed from "
-                       "other times" if truth is None else "separate time blocks, truth"),
-        "validation_mse_normalised": {k: round(v["val_mse"], 5) for k, v in results.items()},
-        "n_iter": int(m.n_iter), "stop_reason": tr["stop_reason"]})
-    card.setdefault("command", f"varda.train(da{'' if auto else ', model'}, seed={seed})")
+    record_choice(m, results=results, chosen=best, t_start=t_start,
+                  auto_config=plan.card() if plan is not None else None, variable=str(name),
+                  supervised=truth is not None, seed=seed)
     return m
 
 
-def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask, stride,
-               epochs: int, seed: int, first_guess_epochs, max_time, device, progress,
-               val_fraction: float, **fit_options: Any) -> VarModel:
-    """Train one model (in place) on time-block splits; returns it with its training record."""
+def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask,
+               **options: Any) -> VarModel:
+    """Train one model (in place): map ``da``'s dims to the model's axes, check them, and hand
+    the arrays to :func:`varda.training.candidate.train_candidate`."""
     name = da.name if da.name is not None else "data"
-    mode = fit_options.get("mode", "joint")
-    fg = getattr(m, "first_guess", None)
-    with_fg = fg is not None and fg.needs_truth and mode in ("joint", "solver")
-    if with_fg and truth is None:
-        raise InputError(f"the model has a learned first guess, which trains on true states: "
-                         f"pass truth= (complete fields), or train {name!r} self-supervised "
-                         "with a model without first_guess")
     mapping = map_axes(da, m.axes, dims, m.patch_shape)
     check_coords(da, list(mapping.values()))
     patch_sizes_ok(m, [da.sizes[mapping[a]] for a in m.axes], str(name))
     order = ordered(da, mapping, m.axes)
     tdim = time_dim(da, mapping)
-    obs = _observations(da, mask, tdim, order, str(name))
-    observed = np.isfinite(obs)
-    n_obs = int(observed.sum())
-    if n_obs == 0:
-        raise InputError(f"{name!r} has no observed value to train on")
-    bg_spec = m.meta.get("background")
-    bg = marks = None
-    if bg_spec is not None:
-        if tdim is None:
-            raise InputError(f"the model fills anomalies from a background along time, "
-                             f"but {name!r} has no time dim: pass dims={{'time': <dim>}}")
-        t_ax = order.index(tdim)
-        if truth is None and bg_spec.get("kind") == "oi":
-            # the held-out observations must be hidden from the interpolated background too
-            hidden = held_out_marks(observed, t_ax, seed=seed)
-            bg = background(np.where(hidden, np.nan, obs), t_ax, bg_spec)
-            marks = np.where(hidden, HELD_OUT, observed).astype(np.float32)
-        else:
-            bg = background(obs, t_ax, bg_spec)
-        obs = obs - bg
-    if m.norm_mean == 0.0 and m.norm_std == 1.0 and not m.meta.get("physical_units"):
-        vals = obs[observed]
-        m.set_normalization(float(vals.mean()), float(vals.std()) or 1.0)
-    arrays = [obs]
-    if truth is not None:
-        tru = _as_numpy(truth, order)
-        if bg is not None:
-            tru = tru - bg
-        arrays.append(np.where(np.isfinite(tru), tru, m.norm_mean).astype(np.float32))
-    if marks is not None:
-        arrays.append(marks)
-    step = None
-    if stride is not None:
-        step = [int(stride.get(a, max(1, p // 2))) for a, p in zip(m.axes, m.patch_shape)]
-    elif tdim is not None and tdim in [mapping[a] for a in m.axes]:
-        t_ax = [mapping[a] for a in m.axes].index(tdim)
-        step = [max(1, p // 2) for p in m.patch_shape]
-        step[t_ax] = max(1, m.patch_shape[t_ax] // 3)
-    tpos = order.index(tdim) if tdim is not None else None
-    window = m.patch_shape[[mapping[a] for a in m.axes].index(tdim)] \
-        if tdim in [mapping[a] for a in m.axes] else 1
-    segs_tr = segs_va = None
-    if tpos is not None:
-        n_time = obs.shape[tpos]
-        block = max(window, n_time // 10, 1)
-        try:
-            segs_tr, segs_va = time_blocks(n_time, block=block, val_fraction=val_fraction,
-                                           seed=seed)
-        except InputError:
-            segs_tr = segs_va = None
-    if segs_tr is not None:
-        tr_arrays = _cut(arrays, m, tpos, segs_tr, step)
-        va_arrays = _cut(arrays, m, tpos, segs_va, step)
-    else:
-        tr_arrays, va_arrays = cut_patches(arrays, m.patch_shape, stride=step), None
-
-    def prepared(arrs):
-        y = arrs[0]
-        keep = np.isfinite(y).reshape(len(y), -1).any(axis=1)
-        y = y[keep]
-        x = _to_t(arrs[1][keep]) if truth is not None else None
-        mk = arrs[-1][keep] if marks is not None else np.isfinite(y)
-        return x, _to_t(np.nan_to_num(y)), _to_t(mk)
-
-    x_tr, y_tr, m_tr = prepared(tr_arrays)
-    if len(y_tr) == 0:
-        raise InputError(f"{name!r}: no training patch has an observed value")
-    val = None
-    if va_arrays is not None:
-        x_va, y_va, m_va = prepared(va_arrays)
-        if len(y_va) > MAX_VAL_SAMPLES:
-            pick = np.sort(np.random.default_rng(seed).choice(len(y_va), MAX_VAL_SAMPLES,
-                                                              replace=False))
-            x_va = None if x_va is None else x_va[pick]
-            y_va, m_va = y_va[pick], m_va[pick]
-        if len(y_va):
-            val = (x_va, y_va, m_va)
-    holdout = fit_options.pop("holdout", None)
-    if truth is None and holdout is None:
-        holdout = MarkedHoldout() if marks is not None else BorrowedClouds(m_tr)
-    elif holdout is None:
-        holdout = 0.2
-    if cname == "eof" and truth is None:
-        _init_eof(m, y_tr, m_tr, seed)
-    fg_history = None
-    if with_fg:
-        fg_options = {k: v for k, v in fit_options.items()
-                      if k not in ("mode", "n_iter_schedule", "patience")}
-        fg_history = fit(m, x_tr, y_tr, m_tr, mode="first_guess", seed=seed, val=val,
-                         epochs=epochs if first_guess_epochs is None else first_guess_epochs,
-                         max_time=max_time, device=device, progress=progress, **fg_options)
-    history = fit(m, x_tr, y_tr, m_tr, epochs=epochs, seed=seed, val=val, holdout=holdout,
-                  max_time=max_time, device=device, progress=progress,
-                  val_fraction=val_fraction if val is None else 0.1, **fit_options)
-    tr = m.meta["training"]
-    if fg_history is not None:
-        tr["first_guess_history"] = fg_history
-    best_k = history[tr["best_epoch"] - 1]["n_iter"] if history else m.n_iter
-    if best_k != m.n_iter:
-        tr["n_iter_configured"] = m.n_iter
-        m.n_iter = int(best_k)     # the K the kept weights were validated at
-    if val is not None:
-        # fewer iterations may validate better (0: the background / first guess alone)
-        sweep = _sweep_n_iter(m, val, holdout, seed)
-        k_best = min(sweep, key=lambda k: (sweep[k], k))
-        tr["val_mse_by_n_iter"] = {str(k): round(v, 6) for k, v in sweep.items()}
-        if k_best != m.n_iter:
-            tr["n_iter_trained"] = m.n_iter
-            m.n_iter = int(k_best)
-        tr["best_val_mse"] = sweep[k_best]
-    tr.update({
-        "variable": str(name), "supervised": truth is not None,
-        "n_patches": len(y_tr), "n_val_patches": 0 if val is None else len(val[1]),
-        "n_observed": n_obs, "dims": {a: mapping[a] for a in m.axes}, "history": history,
-        "split": ({"time_dim": tdim, "train_segments": segs_tr, "val_segments": segs_va}
-                  if segs_tr is not None else {"random_patches": True}),
-        "holdout": ("clouds borrowed from other samples" if isinstance(holdout, BorrowedClouds)
-                    else "clouds borrowed from other times, held out once (also from the "
-                         "background)" if isinstance(holdout, MarkedHoldout) else holdout)})
-    if isinstance(holdout, BorrowedClouds):
-        tr["holdout_fraction"] = round(holdout.fraction_hidden(m_tr[:256], seed), 3)
-    elif marks is not None:
-        tr["holdout_fraction"] = round(float((marks == HELD_OUT).sum() / max(1, (marks > 0).sum())), 3)
-    return m
-
-
-def _sweep_n_iter(m: VarModel, val: tuple, holdout, seed: int) -> dict[int, float]:
-    """Validation MSE (normalised) of the trained model at every K from 0 to ``m.n_iter``."""
-    x, y, mk = prepare_data(m, *val)
-    return {k: evaluate_mse(m, x, y, mk, n_iter=k, holdout=holdout, seed=seed, batch_size=16)
-            for k in range(m.n_iter + 1)}
-
-
-def _init_eof(m: VarModel, y: torch.Tensor, mask: torch.Tensor, seed: int) -> None:
-    """Start a PCA prior from the EOFs of the (gappy, normalised) training patches."""
-    from varda.core.priors.pca import PCAPrior
-
-    prior = m.prior
-    if not isinstance(prior, PCAPrior):
-        return
-    z = m.normalize(y).reshape(len(y), -1).numpy()
-    om = ((mask > 0) & (mask < HELD_OUT)).reshape(len(y), -1).numpy()   # not the held-out
-    k = prior.components.shape[1]
-    mu, comps = em_pca(z, om, k, seed=seed)
-    with torch.no_grad():
-        prior.mean.copy_(torch.from_numpy(mu))
-        prior.components[:, :comps.shape[1]].copy_(torch.from_numpy(comps))
+    archive = Archive(obs=_observations(da, mask, tdim, order, str(name)),
+                      truth=None if truth is None else _as_numpy(truth, order),
+                      order=list(order), dims=dict(mapping), time_dim=tdim, name=str(name))
+    return train_candidate(archive, m, cname, **options)
 
 
 __all__ = ["evaluate_mse", "train"]
