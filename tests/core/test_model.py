@@ -91,3 +91,26 @@ def test_grad_iters_truncates_backprop_but_not_the_forward_pass() -> None:
     assert not torch.allclose(grads[2], grads[None])         # truncated: a different gradient
     with pytest.raises(ValueError, match="grad_iters"):
         build_model({**cfg, "grad_iters": 0})
+
+
+def test_fill_limits_are_typed_and_stored_in_the_card_as_before(tiny_model, tmp_path) -> None:
+    from varda.core.checkpoint import load
+    from varda.core.model import FillDefaults
+
+    model = tiny_model()
+    assert model.n_iter_max is None and model.fill_defaults is None
+    model.n_iter_max, model.fill_defaults = 7, FillDefaults(keep_observed=True)
+    assert model.meta["n_iter_max"] == 7                       # the card's keys, unchanged
+    assert model.meta["fill_defaults"] == {"keep_observed": True}
+    again = load(model.save(tmp_path / "m"))
+    assert again.n_iter_max == 7 and again.fill_defaults == FillDefaults(keep_observed=True)
+    again.n_iter_max = again.fill_defaults = None
+    assert "n_iter_max" not in again.meta and "fill_defaults" not in again.meta
+
+
+def test_shipped_cards_keep_their_fill_limits() -> None:
+    from varda.core.checkpoint import load
+
+    model = load("sst-osse")
+    assert model.n_iter_max == model.meta["n_iter_max"] == 3
+    assert model.fill_defaults is not None and model.fill_defaults.keep_observed is True
