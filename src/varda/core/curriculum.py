@@ -56,3 +56,20 @@ class Curriculum:
     def n_iter(self, progress: float) -> int:
         """K at ``progress`` (fraction of the run done, in [0, 1])."""
         return self.levels[sum(1 for r in self.ramp if progress >= r)]
+
+
+def default_schedule(epochs: int, n_iter: int) -> dict[int, int]:
+    """Iterations ramp geometrically from 1 to ``n_iter`` over the first half of training."""
+    if epochs <= 1:  # no room for a ramp: train at the final iteration count
+        return {0: n_iter}
+    ramp = max(1, epochs // 2)
+    out: dict[int, int] = {}
+    for e in range(epochs):
+        k = n_iter if e >= ramp else max(1, round(n_iter ** (e / ramp)))
+        if not out or k != out[max(out)]:
+            out[e] = k
+    return out
+
+
+def _iters_at(schedule: dict[int, int], epoch: int) -> int:
+    return schedule[max(e for e in schedule if e <= epoch)]

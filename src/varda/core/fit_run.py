@@ -13,7 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from varda.core import distributed as ddp
-from varda.core.curriculum import Curriculum
+from varda.core.curriculum import Curriculum, _iters_at, default_schedule
 from varda.core.device import resolve_device
 from varda.core.losses import _sq_error_sums, batch_loss, evaluate_mse, prepare_data
 from varda.core.model import VarModel
@@ -48,23 +48,6 @@ class FitRun:
     elapsed: float = 0.0               # seconds since t0 (the ranks' mean when distributed)
     stop_reason: str = "epochs"
     first_final: int = 0               # the first epoch run at k_final
-
-
-def default_schedule(epochs: int, n_iter: int) -> dict[int, int]:
-    """Iterations ramp geometrically from 1 to ``n_iter`` over the first half of training."""
-    if epochs <= 1:  # no room for a ramp: train at the final iteration count
-        return {0: n_iter}
-    ramp = max(1, epochs // 2)
-    out: dict[int, int] = {}
-    for e in range(epochs):
-        k = n_iter if e >= ramp else max(1, round(n_iter ** (e / ramp)))
-        if not out or k != out[max(out)]:
-            out[e] = k
-    return out
-
-
-def _iters_at(schedule: dict[int, int], epoch: int) -> int:
-    return schedule[max(e for e in schedule if e <= epoch)]
 
 
 def _split(n: int, val_fraction: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -324,4 +307,4 @@ def swap_in(params: "list[torch.Tensor]", values: "list[torch.Tensor] | None"):
 
 
 __all__ = ["FitRun", "setup", "epoch_k", "train_epoch", "validate_epoch", "should_stop",
-           "finish", "default_schedule"]
+           "finish"]

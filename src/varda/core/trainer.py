@@ -12,11 +12,11 @@ from typing import Callable, Sequence
 
 import torch
 
-from varda.core.curriculum import Curriculum
-# the run's pieces live in fit_run, the loss and validation error in losses; the names tests
-# and callers import from here stay importable from here
-from varda.core.fit_run import (_cosine_lr, default_schedule, epoch_k, finish,  # noqa: F401
-                                setup, should_stop, train_epoch, validate_epoch)
+from varda.core.curriculum import Curriculum, default_schedule  # noqa: F401
+# the run's pieces live in fit_run, the loss and validation error in losses, the default
+# schedule in curriculum; the names callers import from here stay importable from here
+from varda.core.fit_run import (_cosine_lr, epoch_k, finish, setup,  # noqa: F401
+                                should_stop, train_epoch, validate_epoch)
 from varda.core.losses import evaluate_mse, prepare_data  # noqa: F401
 from varda.core.model import VarModel
 from varda.errors import unknown_choice
