@@ -7,6 +7,6 @@ from varda.array.resolved import ResolvedModel
 from varda.array.tiling import AxisGrid, blend_window, stride_for
 from varda.array.cluster import worker_malloc_config
 
-__all__ = ["fill_array", "fill_numpy", "fill_dask", "FillOptions", "FillReport", "ModelRef", "get_model", "model_ref",
-           "resolve_model", "ResolvedModel", "blend_patches", "AxisGrid", "blend_window", "stride_for",
-           "worker_malloc_config"]
+__all__ = ["fill_array", "fill_numpy", "fill_dask", "FillOptions", "FillReport", "ModelRef",
+           "get_model", "model_ref", "resolve_model", "ResolvedModel", "blend_patches", "AxisGrid",
+           "blend_window", "stride_for", "worker_malloc_config"]

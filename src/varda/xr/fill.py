@@ -135,7 +135,8 @@ def _fillable(ds: xr.Dataset, info: VarModel, dims) -> list[str]:
     return out
 
 
-def fill_dataset(ds: xr.Dataset, model: "ModelLike | ResolvedModel", *, variables: "Sequence[str] | None" = None,
+def fill_dataset(ds: xr.Dataset, model: "ModelLike | ResolvedModel", *,
+                 variables: "Sequence[str] | None" = None,
                  sources: "Sequence[str] | None" = None, options: "FillOptions | None" = None,
                  **kwargs: Any) -> xr.Dataset:
     """Fill several variables of a Dataset (default: every float variable with the model's axes).
