@@ -90,7 +90,7 @@ def test_errors_exit_2_with_a_message(two_files, l96_path, tmp_path, capsys):
 
 
 def test_local_cluster_address(two_files, l96_path, tmp_path):
-    distributed = pytest.importorskip("distributed")
+    import distributed  # a hard dependency: imported, never skipped
     _, paths = two_files
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:
