@@ -97,7 +97,14 @@ def test_local_cluster_address(two_files, l96_path, tmp_path):
         out = tmp_path / "c.nc"
         rc = main(["fill", *map(str, paths), "--model", l96_path, "-o", str(out),
                    "--scheduler", cluster.scheduler_address, "--no-progress"])
-    assert rc == 0 and xr.open_dataset(out).u.shape == (64, 8)
+    assert rc == 0
+    local = tmp_path / "local.nc"
+    assert main(["fill", *map(str, paths), "--model", l96_path, "-o", str(local),
+                 "--no-progress"]) == 0
+    with xr.open_dataset(out) as got, xr.open_dataset(local) as ref:
+        assert got.u.shape == (64, 8) and np.isfinite(got.u.values[:, :5]).all()
+        np.testing.assert_array_equal(got.u.values, ref.u.values)   # the cluster's fill = local
+        np.testing.assert_array_equal(got.u_observed.values, ref.u_observed.values)
 
 
 def test_nothing_to_fill_is_a_one_line_note(tmp_path, l96_path, capsys):
