@@ -1,9 +1,20 @@
-"""Suite-wide settings: one torch thread per process.
+"""Suite-wide settings: one torch thread per process; deterministic property tests.
 
 The tests use tiny tensors, for which intra-op threads only add synchronisation cost; on a
 loaded 2-core machine (or under dask's thread pool) oversubscription made them up to ~30x
 slower. Benchmarks and recipes choose their own thread counts.
+
+Hypothesis draws the same examples on every run (``derandomize=True``): CI checks the same
+cases each time, and a failure reproduces. To explore new examples locally, run with
+``HYPOTHESIS_PROFILE=explore``.
 """
+import os
+
 import torch
+from hypothesis import settings
 
 torch.set_num_threads(1)
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
