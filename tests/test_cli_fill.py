@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+import varda
 from varda.cli.main import main
 from fill_helpers import gappy, l96_path  # noqa: F401  (fixture)
 
@@ -149,3 +150,24 @@ def test_cli_errors_give_cli_spelling(tmp_path, l96_path, capsys):
                  "-o", str(tmp_path / "o.nc"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "--var NAME" in err and "variables=" not in err
+
+
+def test_an_ensemble_is_written_member_by_member_in_regions(tmp_path, l96_path):
+    """The dims the model batches over (members) are chunked one per chunk unless --chunks
+    names them, and the Zarr regions follow the chunks: 8 members / 4 per region × 2 time
+    chunks = 4 regions, not one block of the whole ensemble."""
+    from varda.io import zarr_status
+    x = gappy((8, 64, 8), seed=4)
+    ds = xr.Dataset({"u": (("member", "time", "site"), x)})
+    ds.to_netcdf(tmp_path / "ens.nc")
+    out = tmp_path / "ens.zarr"
+    assert main(["fill", str(tmp_path / "ens.nc"), "--model", l96_path, "--chunks", "time=32",
+                 "-o", str(out), "--no-progress"]) == 0
+    st = zarr_status(out)
+    assert (st["status"], st["regions_done"], st["regions_total"]) == ("complete", 4, 4)
+    with xr.open_zarr(out) as got:
+        assert got.u.encoding["chunks"] == (1, 32, 8)
+        np.testing.assert_allclose(got.u.values, varda.fill(ds.u, l96_path).values, atol=1e-5)
+    assert main(["fill", str(tmp_path / "ens.nc"), "--model", l96_path, "--chunks",
+                 "time=32,member=8", "-o", str(tmp_path / "one.zarr"), "--no-progress"]) == 0
+    assert zarr_status(tmp_path / "one.zarr")["regions_total"] == 2   # as the user chunked it
