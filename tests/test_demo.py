@@ -1,9 +1,9 @@
 """``varda demo``: the dispatcher and a reduced SST demo (tiny OSSE, one epoch)."""
 from __future__ import annotations
 
-import numpy as np
 import json
 
+import numpy as np
 import xarray as xr
 
 from varda.cli.main import build_parser, main
