@@ -92,7 +92,7 @@ def default_region_dim(ds: xr.Dataset) -> str:
 def to_zarr(obj: "xr.DataArray | xr.Dataset", store: "str | os.PathLike", *,
             overwrite: bool = False, resume: "bool | None" = None,
             inputs: Iterable["str | os.PathLike"] = (), region_dim: "str | None" = None,
-            region_size: "int | None" = None, chunks_per_region: int = 4,
+            region_size: "int | None" = None, chunks_per_region: "int | None" = None,
             progress: bool = False, storage_options: "dict | None" = None) -> str:
     """Write a filled field to Zarr, region by region; resumable.
 
@@ -122,7 +122,8 @@ def to_zarr(obj: "xr.DataArray | xr.Dataset", store: "str | os.PathLike", *,
         region_dim: the dim to stream along (default: :func:`default_region_dim`).
         region_size: points per region along it (default: ``chunks_per_region`` chunks).
         chunks_per_region: dask chunks per region along ``region_dim`` when ``region_size``
-            is not given.
+            is not given (default: 4 when the output is chunked along ``region_dim`` only,
+            else 1: a region is then one dask block).
         progress: show a progress bar counting the regions written.
         storage_options: passed to fsspec for URLs (credentials, endpoint).
 
