@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -62,8 +63,13 @@ def fill_cmd(src: Path, obs: Path, out: Path, chunk: int) -> tuple[list[str], di
              "l96-rk4-lstm", "--chunks", f"time={chunk}", "-o", str(out), "--no-progress"], env)
 
 
-def timed(cmd: list[str], env: dict, kill_after: "float | None" = None) -> tuple[float, str]:
-    """Run ``cmd``; SIGKILL it after ``kill_after`` seconds (if given). (seconds, stderr)."""
+def timed(cmd: list[str], env: dict,
+          kill_after: "float | None" = None) -> tuple[float, str, float]:
+    """Run ``cmd``; SIGKILL it after ``kill_after`` seconds (if given).
+
+    Returns (wall seconds, stderr, CPU seconds: user + system of the process and its threads;
+    on a loaded machine the CPU time measures the work better than the wall time)."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
@@ -73,9 +79,11 @@ def timed(cmd: list[str], env: dict, kill_after: "float | None" = None) -> tuple
         proc.send_signal(signal.SIGKILL)
         _, err = proc.communicate()
     dt = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     if kill_after is None and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{err}")
-    return dt, err
+    return dt, err, cpu
 
 
 def same_store(a: Path, b: Path) -> bool:
@@ -112,16 +120,19 @@ def main(argv: "list[str] | None" = None) -> int:
             subprocess.run(["tar", "-x", "-C", str(base)], input=tar, check=True)
             sources["baseline"] = base / "src"
         times: dict[str, list[float]] = {k: [] for k in sources}
+        cpus: dict[str, list[float]] = {k: [] for k in sources}
         for r in range(args.repeats):
             for name, src in (sources.items() if r % 2 == 0 else reversed(sources.items())):
                 out = work / f"{name}-{r}.zarr"
-                times[name].append(timed(*fill_cmd(src, obs, out, args.chunk))[0])
-                print(f"{name} uninterrupted: {times[name][-1]:.1f} s", flush=True)
+                wall, _, cpu = timed(*fill_cmd(src, obs, out, args.chunk))
+                times[name].append(wall)
+                cpus[name].append(cpu)
+                print(f"{name} uninterrupted: {wall:.1f} s, CPU {cpu:.1f} s", flush=True)
         full = statistics.median(times["new"])
         out = work / "killed.zarr"
         cmd, env = fill_cmd(sources["new"], obs, out, args.chunk)
-        killed_s, _ = timed(cmd, env, kill_after=args.kill_at * full)
-        rerun_s, err = timed(cmd, env)
+        killed_s, _, _ = timed(cmd, env, kill_after=args.kill_at * full)
+        rerun_s, err, rerun_cpu = timed(cmd, env)
         kept = re.search(r"(\d+) of (\d+) regions were already written", err)
         res = {
             "case": f"{args.members} members x {args.steps} steps x 40 sites, --chunks "
@@ -129,7 +140,10 @@ def main(argv: "list[str] | None" = None) -> int:
             "command": "python benchmarks/bench_resume.py" + "".join(
                 f" {a}" for a in (argv if argv is not None else sys.argv[1:])),
             "uninterrupted_s": {k: [round(t, 2) for t in v] for k, v in times.items()},
+            "uninterrupted_cpu_s": {k: [round(t, 2) for t in v] for k, v in cpus.items()},
             "killed_after_s": round(killed_s, 2), "rerun_s": round(rerun_s, 2),
+            "rerun_cpu_s": round(rerun_cpu, 2),
+            "rerun_over_uninterrupted_cpu": round(rerun_cpu / statistics.median(cpus["new"]), 3),
             "regions_kept": int(kept.group(1)) if kept else 0,
             "regions_total": int(kept.group(2)) if kept else None,
             "rerun_over_uninterrupted": round(rerun_s / full, 3),
@@ -139,6 +153,8 @@ def main(argv: "list[str] | None" = None) -> int:
         if "baseline" in times:
             res["baseline_rev"] = args.baseline_rev
             res["overhead_new_over_baseline"] = round(full / statistics.median(times["baseline"]), 3)
+            res["overhead_new_over_baseline_cpu"] = round(
+                statistics.median(cpus["new"]) / statistics.median(cpus["baseline"]), 3)
         print(json.dumps(res, indent=1))
         if not args.quick:
             Path(args.out).write_text(json.dumps(res, indent=1) + "\n")

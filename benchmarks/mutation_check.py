@@ -58,7 +58,7 @@ BREAKS = [
     Break("halo-off-by-one", "src/varda/array/tiling.py",
           "        return self.patch - 1 if self.tiled else 0\n",
           "        return self.patch - 2 if self.tiled else 0\n",
-          ("tests/test_fill_array.py", "-k", "tile_boundaries or two_spatial or property_dask"),
+          ("tests/test_fill_array.py", "-k", "tile_boundaries or two_spatial"),
           "the halo misses the last point of a tile that crosses a chunk boundary"),
     Break("unchanged-windows-not-kept", "src/varda/array/fill.py",
           "    keep = observed & (keep_observed | ~todo)\n",
