@@ -12,9 +12,10 @@ follow the dask chunks of the filled field along every dim:
   axes where the fill was chunked along them — a region holds one dask chunk. A chunk of a fill
   is computed from its own points plus a halo of the *input*, so cutting regions there costs no
   recomputation;
-* along a dim over which the fill computed a background (attribute ``varda_background_dim``),
-  there is no cut: each value depends on the whole record along it, so every region would
-  recompute it.
+* for a fill with a background (attribute ``varda_background_dim``), only along the streaming
+  dim, which is not the background's: each value depends on the whole record along the
+  background's dim, and a chunk's halo holds its neighbours' background, which regions of one
+  block would recompute (:func:`varda.to_zarr` passes the other dims as ``whole``).
 
 Cuts are placed only where a dask chunk ends *and* a Zarr chunk ends, so a region is made of
 whole dask blocks (none is computed twice) and whole Zarr chunks (no chunk is shared by two

@@ -141,8 +141,10 @@ def to_zarr(obj: "xr.DataArray | xr.Dataset", store: "str | os.PathLike", *,
     dim = str(region_dim or default_region_dim(ds))
     if dim not in ds.dims:
         raise OutputError(f"region_dim {dim!r} is not a dim of the output ({tuple(ds.dims)})")
-    whole = {str(v.attrs[BACKGROUND_DIM_ATTR]) for v in ds.data_vars.values()
-             if BACKGROUND_DIM_ATTR in v.attrs}
+    # a fill with a background: its chunks' halos hold the neighbours' background, which a
+    # region of one block would recompute; such regions are cut along ``dim`` only
+    with_bg = any(BACKGROUND_DIM_ATTR in v.attrs for v in ds.data_vars.values())
+    whole = {str(d) for d in ds.dims if d != dim} if with_bg else set()
     ds, regions = plan_regions(ds, dim=dim, region_size=region_size,
                                chunks_per_region=chunks_per_region, whole=whole)
     fp = fingerprint(ds, sources=sources, dim=dim, regions=as_json(regions))
