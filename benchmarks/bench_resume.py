@@ -148,11 +148,13 @@ def main(argv: "list[str] | None" = None) -> int:
             "regions_total": int(kept.group(2)) if kept else None,
             "rerun_over_uninterrupted": round(rerun_s / full, 3),
             "rerun_bit_identical": same_store(out, work / "new-0.zarr"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "python": sys.version.split()[0],
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+            "python": sys.version.split()[0],
         }
         if "baseline" in times:
             res["baseline_rev"] = args.baseline_rev
-            res["overhead_new_over_baseline"] = round(full / statistics.median(times["baseline"]), 3)
+            res["overhead_new_over_baseline"] = round(
+                full / statistics.median(times["baseline"]), 3)
             res["overhead_new_over_baseline_cpu"] = round(
                 statistics.median(cpus["new"]) / statistics.median(cpus["baseline"]), 3)
         print(json.dumps(res, indent=1))

@@ -25,13 +25,9 @@ finds the same regions.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 import xarray as xr
-
-#: a region: ``{dim: (start, stop)}`` for every dim of the output
-Region = dict[str, tuple[int, int]]
-
 
 def _dask_chunks(ds: xr.Dataset) -> dict[str, tuple[int, ...]]:
     """The dask chunks of each dim (the first data variable that is chunked along it)."""
@@ -58,7 +54,8 @@ def _cuts(chunks: tuple[int, ...], zarr_chunk: int, step: int) -> list[int]:
 
 def plan_regions(ds: xr.Dataset, *, dim: str, region_size: "int | None" = None,
                  chunks_per_region: "int | None" = None,
-                 whole: Iterable[str] = ()) -> tuple[xr.Dataset, list[Region]]:
+                 whole: Iterable[str] = ()
+                 ) -> tuple[xr.Dataset, list[dict[str, tuple[int, int]]]]:
     """Uniform Zarr chunks for ``ds`` and its regions, in the order they are written.
 
     Args:
@@ -102,19 +99,13 @@ def plan_regions(ds: xr.Dataset, *, dim: str, region_size: "int | None" = None,
     return ds, regions
 
 
-def cut_dims(regions: list[Region]) -> list[str]:
+def cut_dims(regions: list[dict[str, tuple[int, int]]]) -> list[str]:
     """The dims along which the regions differ (cut into more than one piece)."""
     if not regions:
         return []
     return [d for d in regions[0] if len({r[d] for r in regions}) > 1]
 
 
-def as_json(regions: list[Region]) -> list[dict[str, list[int]]]:
+def as_json(regions: list[dict[str, tuple[int, int]]]) -> list[dict[str, list[int]]]:
     """The regions as JSON-able dicts (recorded in the fingerprint of the store)."""
     return [{d: [int(lo), int(hi)] for d, (lo, hi) in r.items()} for r in regions]
-
-
-def describe(regions: list[Region], sizes: Mapping[str, int]) -> str:
-    """A one-line summary, e.g. ``"30 regions (member: 6 pieces, time: 5 pieces)"``."""
-    parts = [f"{d}: {len({r[d] for r in regions})} pieces" for d in cut_dims(regions)]
-    return f"{len(regions)} regions" + (f" ({', '.join(parts)})" if parts else "")

@@ -18,7 +18,7 @@ import xarray as xr
 
 from varda.errors import OutputError, VardaWarning
 from varda.io.encoding import prepare
-from varda.io.regions import Region, as_json, plan_regions
+from varda.io.regions import as_json, plan_regions
 from varda.io.resume import (STATUS_ATTR, differences, fingerprint, mark_done, partial_path,
                              read_fingerprint, regions_done, set_status, write_fingerprint,
                              zarr_status)
@@ -96,12 +96,12 @@ def to_zarr(obj: "xr.DataArray | xr.Dataset", store: "str | os.PathLike", *,
             progress: bool = False, storage_options: "dict | None" = None) -> str:
     """Write a filled field to Zarr, region by region; resumable.
 
-    Regions are blocks of the dask chunk grid (:mod:`varda.io.regions`): ``region_size``
-    points (or ``chunks_per_region`` chunks) along ``region_dim``, one dask chunk along every
-    other dim but a background's. Each region is computed, written and recorded before the next
-    starts, so memory stays bounded by a region whatever the archive's length, and an
-    interruption loses at most the region being written. Float data are float32 with NaN fill, without
-    inherited packing; a CF history line is prepended.
+    Regions are blocks of the dask chunk grid (:mod:`varda.io.regions`): one dask chunk along
+    every dim, or ``region_size`` points (``chunks_per_region`` chunks) along ``region_dim``;
+    a fill with a background is cut along ``region_dim`` only. Each region is computed, written
+    and recorded before the next starts, so memory stays bounded by a region whatever the
+    archive's length, and an interruption loses at most the region being written. Float data
+    are float32 with NaN fill, without inherited packing; a CF history line is prepended.
 
     The store is complete or visibly partial: a local store is written to ``<store>.partial``
     and renamed to ``store`` after its last region; an fsspec URL is written in place with the
@@ -217,7 +217,8 @@ def _parts(ds: xr.Dataset, cut: list[str]) -> tuple[xr.Dataset, xr.Dataset]:
     return select(along), select(rest)
 
 
-def _write_regions(ds: xr.Dataset, where: str, *, dim: str, regions: list[Region],
+def _write_regions(ds: xr.Dataset, where: str, *, dim: str,
+                   regions: list[dict[str, tuple[int, int]]],
                    done: set[int], progress: bool, storage_options: "dict | None",
                    kw: dict) -> None:
     from varda.io.regions import cut_dims
