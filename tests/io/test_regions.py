@@ -54,6 +54,10 @@ def test_regions_cut_only_where_dask_and_zarr_chunks_both_end():
     assert [r["time"] for r in regions] == [(0, 20), (20, 40), (40, 80), (80, 100)]
     _, regions = plan_regions(_lazy((100, 8), ((30, 30, 40), 8)), dim="time", region_size=10)
     assert [r["time"] for r in regions] == [(0, 30), (30, 60), (60, 100)]
+    # dask chunks (20, 30, 30, 20), Zarr chunks of 20: 50 is no Zarr boundary, 80 is
+    _, regions = plan_regions(_lazy((100, 8), ((20, 30, 30, 20), 8)), dim="time",
+                              chunks_per_region=1)
+    assert [r["time"] for r in regions] == [(0, 20), (20, 80), (80, 100)]
 
 
 def test_a_background_dim_is_never_cut_and_region_size_counts_points():
@@ -67,8 +71,9 @@ def test_a_background_dim_is_never_cut_and_region_size_counts_points():
 @settings(max_examples=8, deadline=None)
 def test_a_fill_killed_after_any_region_resumes_bit_for_bit(l96_path, members, steps, seed,
                                                             data):
-    """Random chunkings, region layouts and kill points (the data of the killed region may be
-    written, never its marker): the resumed store equals the uninterrupted one, bit for bit."""
+    """Random chunkings, region layouts and kill points, before or after the killed region's
+    data (never after its marker): the resumed store equals the uninterrupted one, bit for bit,
+    and every region is recorded."""
     x = gappy((members, steps, 8), seed=seed)
     chunks = (data.draw(st.integers(1, members), "member chunk"),
               data.draw(st.integers(8, steps), "time chunk"), 8)
@@ -83,16 +88,25 @@ def test_a_fill_killed_after_any_region_resumes_bit_for_bit(l96_path, members, s
                             chunks_per_region=per)
         total = zarr_status(ref)["regions_total"]
         kill = data.draw(st.integers(0, total - 1), "regions kept")
-        real, calls = zarr_store.mark_done, []
+        after_data = data.draw(st.booleans(), "killed after the region's data")
+        real_mark, real_write, marks, writes = zarr_store.mark_done, xr.Dataset.to_zarr, [], []
 
-        def killed(store, index, storage_options=None):
-            if len(calls) == kill:
+        def mark(store, index, storage_options=None):
+            if after_data and len(marks) == kill:
                 raise KeyboardInterrupt       # after the region's data, before its marker
-            calls.append(index)
-            real(store, index, storage_options)
+            marks.append(index)
+            real_mark(store, index, storage_options)
+
+        def write(ds, *args, **kwargs):
+            if kwargs.get("region") and not after_data:
+                if len(writes) == kill:       # before the region's data
+                    raise KeyboardInterrupt
+                writes.append(1)
+            return real_write(ds, *args, **kwargs)
 
         out = Path(tmp) / "out.zarr"
-        with mock.patch.object(zarr_store, "mark_done", killed), \
+        with mock.patch.object(zarr_store, "mark_done", mark), \
+                mock.patch.object(xr.Dataset, "to_zarr", write), \
                 pytest.raises(KeyboardInterrupt):
             varda.to_zarr(filled, out, region_dim=dim, chunks_per_region=per)
         st_ = zarr_status(out)
@@ -106,7 +120,9 @@ def test_a_fill_killed_after_any_region_resumes_bit_for_bit(l96_path, members, s
             assert set(a.variables) == set(b.variables)
             for v in a.variables:
                 np.testing.assert_array_equal(a[v].values, b[v].values, err_msg=v)
-        assert zarr_status(out)["status"] == "complete"
+        st_ = zarr_status(out)
+        assert (st_["status"], st_["regions_done"], st_["regions_total"]) == \
+            ("complete", total, total)
 
 
 def test_the_progress_bar_counts_regions(l96_path, tmp_path, capsys):
