@@ -68,9 +68,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "anything else → NetCDF-4")
     p.add_argument("--chunks", type=_chunks, default=None, metavar="DIM=N[,DIM=N]",
                    help="dask chunk sizes, e.g. time=30 (default: the files' own chunking "
-                        "along the model's axes; along the dims the model batches over, e.g. "
-                        "members, about one solver batch of patches per chunk); Zarr regions "
-                        "follow these chunks")
+                        "along the model's axes and time, one index per chunk along the dims "
+                        "the model batches over, e.g. members); Zarr regions follow these "
+                        "chunks")
     p.add_argument("--scheduler", default="local", metavar="local|ADDRESS",
                    help="'local' (threads in this process, default) or the address of a running "
                         "dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
@@ -198,15 +198,12 @@ def open_inputs(files: list[str], chunks: "dict | None"):
     return ds.chunk(chunks) if chunks else ds
 
 
-def chunk_batched_dims(ds, model: str, *, variables, dims, given: dict, batch_size: int = 64,
-                       overlap: float = 0.5):
-    """Chunk the dims the model batches over (members, ensembles…) that ``--chunks`` does not
-    name, so that a dask block holds about one solver batch (``batch_size`` patches): the work,
-    and the Zarr output's regions, then come a few members at a time instead of as one block of
-    the whole ensemble. A time dim is left as the files chunk it (a background or the land mask
-    is computed along it)."""
+def chunk_batched_dims(ds, model: str, *, variables, dims, given: dict):
+    """One index per dask chunk along the dims the model batches over (members, ensembles…)
+    that ``--chunks`` does not name: the fill's work, and the Zarr output's regions, then come
+    a few members at a time instead of as one block of the whole ensemble. A time dim is left
+    as the files chunk it (a background or the land mask is computed along it)."""
     from varda.array.model_cache import resolve_model
-    from varda.array.tiling import AxisGrid, stride_for
     from varda.xr.axes import map_axes, time_dim
 
     info = resolve_model(model, device="cpu")
@@ -214,21 +211,12 @@ def chunk_batched_dims(ds, model: str, *, variables, dims, given: dict, batch_si
     for name in variables or list(ds.data_vars):
         if name not in ds.data_vars or ds[name].dtype.kind != "f":
             continue                       # fill_dataset says what is wrong with it
-        da = ds[name]
         try:
-            mapping = map_axes(da, info.axes, dims)
+            mapping = map_axes(ds[name], info.axes, dims)
         except InputError:
             continue
-        tiles = 1                          # patches a block of one window holds
-        for ax, p in zip(info.axes, info.patch_shape):
-            n = int(da.sizes[mapping[ax]])
-            c = int(da.chunksizes[mapping[ax]][0]) if da.chunks else n
-            g = AxisGrid(n, p, stride_for(p, overlap) if n > p else p)
-            tiles *= len(g.starts_touching(c, min(n, 2 * c))) if n > c else g.n_tiles
-        keep = {*mapping.values(), time_dim(da, mapping), *given}
-        batched = [str(d) for d in da.dims if d not in keep and da.sizes[d] > 1]
-        for d in batched:                  # the innermost batched dim takes the batch
-            spec[d] = max(1, batch_size // tiles) if d == batched[-1] else 1
+        keep = {*mapping.values(), time_dim(ds[name], mapping), *given}
+        spec.update({str(d): 1 for d in ds[name].dims if d not in keep and ds.sizes[d] > 1})
     return ds.chunk(spec) if spec else ds
 
 
@@ -284,8 +272,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         ds = open_inputs(files, args.chunks)
         ds = chunk_batched_dims(ds, args.model, variables=args.variables, dims=args.dims,
-                                given=args.chunks or {}, batch_size=args.batch_size,
-                                overlap=args.overlap)
+                                given=args.chunks or {})
         filled = fill_dataset(
             ds, args.model, variables=args.variables, options=fill_options(args),
             dims=args.dims, mask=False if args.no_land_mask else None,

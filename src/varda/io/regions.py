@@ -5,9 +5,8 @@ A region is the unit of work of :func:`varda.to_zarr`: it is computed, written, 
 follow the dask chunks of the filled field along every dim:
 
 * along the streaming dim (``region_dim``, by default the first dim of the output), a region
-  holds ``region_size`` points, or ``chunks_per_region`` chunks (default: 4 when the output is
-  chunked along that dim only, so that dask computes several chunks of a region at once; 1
-  when it is chunked along other dims too, so that a region is one dask block);
+  holds ``region_size`` points, or ``chunks_per_region`` chunks (default 4: dask computes the
+  chunks of a region side by side, so regions of one block would leave cores idle);
 * along every other dim — members, ensembles, years of a long archive, and the model's own
   axes where the fill was chunked along them — a region holds one dask chunk. A chunk of a fill
   is computed from its own points plus a halo of the *input*, so cutting regions there costs no
@@ -53,7 +52,7 @@ def _cuts(chunks: tuple[int, ...], zarr_chunk: int, step: int) -> list[int]:
 
 
 def plan_regions(ds: xr.Dataset, *, dim: str, region_size: "int | None" = None,
-                 chunks_per_region: "int | None" = None,
+                 chunks_per_region: int = 4,
                  whole: Iterable[str] = ()
                  ) -> tuple[xr.Dataset, list[dict[str, tuple[int, int]]]]:
     """Uniform Zarr chunks for ``ds`` and its regions, in the order they are written.
@@ -61,8 +60,7 @@ def plan_regions(ds: xr.Dataset, *, dim: str, region_size: "int | None" = None,
     Args:
         ds: the output (dask-backed data variables; NumPy ones make one region).
         dim: the streaming dim, cut every ``region_size`` points (rounded down to whole
-            chunks, at least one) or every ``chunks_per_region`` dask chunks (default: 4 when
-            no other dim is cut, else 1).
+            chunks, at least one) or every ``chunks_per_region`` dask chunks.
         whole: dims never cut (a background was computed along them).
 
     Returns:
@@ -77,10 +75,6 @@ def plan_regions(ds: xr.Dataset, *, dim: str, region_size: "int | None" = None,
     for v in ds.variables.values():
         v.encoding.pop("chunks", None)
     no_cut = {str(d) for d in whole}
-    if chunks_per_region is None:
-        others = [d for d, c in dask_chunks.items() if d != dim and d not in no_cut and
-                  len(_cuts(c, zarr_chunks[d], 1)) > 1]
-        chunks_per_region = 1 if others else 4
     pieces: list[list[tuple[int, int]]] = []
     dims = [str(d) for d in ds.dims]
     for d in dims:

@@ -92,13 +92,13 @@ def default_region_dim(ds: xr.Dataset) -> str:
 def to_zarr(obj: "xr.DataArray | xr.Dataset", store: "str | os.PathLike", *,
             overwrite: bool = False, resume: "bool | None" = None,
             inputs: Iterable["str | os.PathLike"] = (), region_dim: "str | None" = None,
-            region_size: "int | None" = None, chunks_per_region: "int | None" = None,
+            region_size: "int | None" = None, chunks_per_region: int = 4,
             progress: bool = False, storage_options: "dict | None" = None) -> str:
     """Write a filled field to Zarr, region by region; resumable.
 
-    Regions are blocks of the dask chunk grid (:mod:`varda.io.regions`): one dask chunk along
-    every dim, or ``region_size`` points (``chunks_per_region`` chunks) along ``region_dim``;
-    a fill with a background is cut along ``region_dim`` only. Each region is computed, written
+    Regions are blocks of the dask chunk grid (:mod:`varda.io.regions`): ``region_size``
+    points (``chunks_per_region`` chunks) along ``region_dim``, one dask chunk along every other
+    dim; a fill with a background is cut along ``region_dim`` only. Each region is computed, written
     and recorded before the next starts, so memory stays bounded by a region whatever the
     archive's length, and an interruption loses at most the region being written. Float data
     are float32 with NaN fill, without inherited packing; a CF history line is prepended.
@@ -122,8 +122,7 @@ def to_zarr(obj: "xr.DataArray | xr.Dataset", store: "str | os.PathLike", *,
         region_dim: the dim to stream along (default: :func:`default_region_dim`).
         region_size: points per region along it (default: ``chunks_per_region`` chunks).
         chunks_per_region: dask chunks per region along ``region_dim`` when ``region_size``
-            is not given (default: 4 when the output is chunked along ``region_dim`` only,
-            else 1: a region is then one dask block).
+            is not given (dask computes them side by side).
         progress: show a progress bar counting the regions written.
         storage_options: passed to fsspec for URLs (credentials, endpoint).
 
