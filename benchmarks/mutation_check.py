@@ -90,7 +90,8 @@ def copy_repo(dest: Path) -> None:
 
 
 def run_tests(copy: Path, args: "tuple[str, ...] | list[str]") -> tuple[int, float, str]:
-    env = {**os.environ, "PYTHONPATH": str(copy / "src"), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(copy / "src"), "OMP_NUM_THREADS": "1",
+           "HYPOTHESIS_PROFILE": "mutation"}   # the examples of CI, failures not shrunk
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
                            *args], cwd=copy, env=env, capture_output=True, text=True)
