@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+import varda
 from varda.cli.main import main
 from fill_helpers import gappy, l96_path  # noqa: F401  (fixture)
 
@@ -69,7 +70,7 @@ def test_zarr_in_zarr_out_with_progress(two_files, l96_path, tmp_path, capsys):
     assert main(["fill", str(src), "--model", l96_path, "-o", str(out)]) == 0
     back = xr.open_zarr(out)
     assert np.isfinite(back.u.drop_sel(site=5).values).all()
-    assert "writing time" in capsys.readouterr().err  # the progress bar
+    assert "writing regions (time)" in capsys.readouterr().err  # the progress bar, in regions
 
 
 def test_errors_exit_2_with_a_message(two_files, l96_path, tmp_path, capsys):
@@ -90,14 +91,21 @@ def test_errors_exit_2_with_a_message(two_files, l96_path, tmp_path, capsys):
 
 
 def test_local_cluster_address(two_files, l96_path, tmp_path):
-    distributed = pytest.importorskip("distributed")
+    import distributed  # a hard dependency: imported, never skipped
     _, paths = two_files
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:
         out = tmp_path / "c.nc"
         rc = main(["fill", *map(str, paths), "--model", l96_path, "-o", str(out),
                    "--scheduler", cluster.scheduler_address, "--no-progress"])
-    assert rc == 0 and xr.open_dataset(out).u.shape == (64, 8)
+    assert rc == 0
+    local = tmp_path / "local.nc"
+    assert main(["fill", *map(str, paths), "--model", l96_path, "-o", str(local),
+                 "--no-progress"]) == 0
+    with xr.open_dataset(out) as got, xr.open_dataset(local) as ref:
+        assert got.u.shape == (64, 8) and np.isfinite(got.u.values[:, :5]).all()
+        np.testing.assert_array_equal(got.u.values, ref.u.values)   # the cluster's fill = local
+        np.testing.assert_array_equal(got.u_observed.values, ref.u_observed.values)
 
 
 def test_nothing_to_fill_is_a_one_line_note(tmp_path, l96_path, capsys):
@@ -142,3 +150,24 @@ def test_cli_errors_give_cli_spelling(tmp_path, l96_path, capsys):
                  "-o", str(tmp_path / "o.nc"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "--var NAME" in err and "variables=" not in err
+
+
+def test_an_ensemble_is_written_member_by_member_in_regions(tmp_path, l96_path):
+    """The dims the model batches over (members) are chunked one per chunk unless --chunks
+    names them, and the Zarr regions follow the chunks: 8 members / 4 per region × 2 time
+    chunks = 4 regions, not one block of the whole ensemble."""
+    from varda.io import zarr_status
+    x = gappy((8, 64, 8), seed=4)
+    ds = xr.Dataset({"u": (("member", "time", "site"), x)})
+    ds.to_netcdf(tmp_path / "ens.nc")
+    out = tmp_path / "ens.zarr"
+    assert main(["fill", str(tmp_path / "ens.nc"), "--model", l96_path, "--chunks", "time=32",
+                 "-o", str(out), "--no-progress"]) == 0
+    st = zarr_status(out)
+    assert (st["status"], st["regions_done"], st["regions_total"]) == ("complete", 4, 4)
+    with xr.open_zarr(out) as got:
+        assert got.u.encoding["chunks"] == (1, 32, 8)
+        np.testing.assert_allclose(got.u.values, varda.fill(ds.u, l96_path).values, atol=1e-5)
+    assert main(["fill", str(tmp_path / "ens.nc"), "--model", l96_path, "--chunks",
+                 "time=32,member=8", "-o", str(tmp_path / "one.zarr"), "--no-progress"]) == 0
+    assert zarr_status(tmp_path / "one.zarr")["regions_total"] == 2   # as the user chunked it

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import xarray as xr
 
 from varda.cli.main import build_parser, main
@@ -32,3 +33,27 @@ def test_sst_demo_trains_fills_compares_and_writes_its_files(tmp_path, capsys):
         assert "history" in ds.attrs and "varda" in ds.attrs["history"]
         land = ds.sst.isnull().all("time")
         assert bool(ds.sst.where(~land).notnull().sum() == (~land).sum() * ds.sizes["time"])
+
+
+def test_l96_interpolation_in_time_is_exact_between_observations():
+    from varda.cli.demo_l96 import interpolate_in_time
+    t = np.arange(12.0)
+    y = np.stack([2.0 * t + 1.0, -t], axis=-1)[None].copy()     # (1, time, site), linear
+    y[0, [1, 2, 5, 6, 7], 0] = np.nan
+    y[0, [3, 4], 1] = np.nan
+    y[0, -1, 1] = np.nan                                          # beyond the last observation
+    out = interpolate_in_time(y)
+    np.testing.assert_allclose(out[0, :, 0], 2.0 * t + 1.0)
+    np.testing.assert_allclose(out[0, :-1, 1], -t[:-1])
+    assert out[0, -1, 1] == -10.0                                 # constant beyond it
+
+
+def test_l96_demo_table_shows_the_shipped_models_beating_interpolation(capsys):
+    from varda.cli.main import main
+    assert main(["demo", "l96", "--windows", "2", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split("|")[1].strip(): float(line.split("|")[2]) for line in out.splitlines()
+            if line.startswith("| ") and line.split("|")[2].strip()[:1].isdigit()}
+    assert set(rows) == {"l96-rk4-lstm", "l96-unet-joint", "linear interpolation in time"}
+    lin = rows["linear interpolation in time"]
+    assert rows["l96-unet-joint"] < rows["l96-rk4-lstm"] < lin, rows

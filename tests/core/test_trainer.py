@@ -1,6 +1,8 @@
 """fit(): history, best-epoch restore, modes, self-supervision, seeds, curriculum."""
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -41,7 +43,7 @@ def test_fit_returns_history_and_improves(tiny_model) -> None:
     assert [h["n_iter"] for h in hist] == [1, 1, 3, 3]
     for h in hist:
         assert set(h) >= {"epoch", "n_iter", "train_loss", "val_mse", "lambda", "time_s"}
-        assert h["lambda"] > 0 and h["train_loss"] == h["train_loss"]   # finite, not NaN
+        assert h["lambda"] > 0 and math.isfinite(h["train_loss"])   # neither NaN nor ±inf
     assert hist[-1]["train_loss"] < hist[0]["train_loss"]
     assert not model.training
     info = model.meta["training"]
@@ -86,7 +88,7 @@ def test_mode_prior_trains_only_the_prior(tiny_model) -> None:
     hist = fit(model, *_data(32, 0), mode="prior", epochs=2, **KW)
     assert _changed(prior0, model.prior)
     assert not _changed(solver0, model.solver) and model.cost.lam.item() == lam0
-    assert hist[-1]["train_loss"] < hist[0]["train_loss"] * 1.5
+    assert hist[-1]["train_loss"] < hist[0]["train_loss"]
 
 
 def test_mode_joint_trains_everything(tiny_model) -> None:

@@ -159,8 +159,8 @@ def test_a_second_training_stage_continues_the_row():
     assert res["epochs_run"] == 2          # one epoch per stage at the tiny size
 
 
-@pytest.mark.parametrize("name,max_r", [("l96-unet-joint", 0.025), ("l96-rk4-lstm", 0.06)])
-def test_pretrained_models_load_offline_and_score(name, max_r):
+@pytest.mark.parametrize("name", ["l96-unet-joint", "l96-rk4-lstm"])
+def test_pretrained_models_load_offline_and_score(name):
     import varda
     if name not in varda.pretrained_names():
         pytest.fail(f"pretrained model {name} is not shipped")
@@ -171,7 +171,8 @@ def test_pretrained_models_load_offline_and_score(name, max_r):
     # a freshly drawn test set: another seed, so neither the trajectory nor the masks were seen
     b = make_l96_benchmark(n_train=30, n_test=16, seed=123)
     s = data.evaluate(model, b.test, b.scale)
-    assert s["r_score"] < max_r, s
+    # within 25 % of the score its card reports (a regression of the shipped weights fails)
+    assert s["r_score"] < 1.25 * card["scores_test"]["r_score"], (s, card["scores_test"])
     if name == "l96-unet-joint":       # row 3 starts from its learned first guess
         assert model.first_guess is not None and model.n_iter == card["n_iter"]
         assert model.solver.coarsen == (2, 1)     # its ConvLSTM runs at half the time steps

@@ -14,8 +14,7 @@ from varda.metrics import rmse
 
 @pytest.fixture(scope="module")
 def model():
-    if "sst-osse" not in varda.pretrained_names():
-        pytest.skip("no shipped sst-osse model")
+    assert "sst-osse" in varda.pretrained_names(), "the shipped sst-osse model is missing"
     return varda.load("sst-osse")
 
 
@@ -46,7 +45,7 @@ def test_fills_an_unseen_osse_better_than_climatology(model):
 def test_lazy_fill_on_worker_processes_matches_the_eager_fill(model):
     """The OI background's compiled kernel runs in dask worker processes, several chunks at a
     time, and gives what the eager fill gives."""
-    distributed = pytest.importorskip("distributed")
+    import distributed  # a hard dependency: imported, never skipped
     o = make_sst_osse("tiny", seed=6)
     eager = varda.fill(o.obs, model)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,

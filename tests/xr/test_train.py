@@ -72,12 +72,13 @@ def test_supervised_training_beats_the_untrained_model():
 def test_self_supervised_training_from_a_gappy_archive_then_fill():
     truth = smooth_fields(n=24)
     obs = truth.where(cloud_masks(truth.shape, coverage=0.5, seed=2))
+    before = obs.copy(deep=True)
     cfg = model_config(("lat", "lon"), (16, 16), hidden=4, n_iter=2)
     model = train(obs, cfg, epochs=1, batch_size=8, progress=False, mask=False)
     assert model.meta["training"]["supervised"] is False
     filled = varda.fill(obs, model, mask=False)
     assert not np.isnan(filled.values).any()
-    assert np.isnan(obs.values).any()  # the input was not modified
+    xr.testing.assert_identical(obs, before)  # the input was not modified (values, NaN, attrs)
 
 
 def test_train_refuses_bad_input():
@@ -339,3 +340,24 @@ def test_held_out_marks_hide_whole_borrowed_clouds_on_some_steps():
     assert not np.array_equal(hid, held_out_marks(seen, 0, seed=1))
     moved = held_out_marks(np.moveaxis(seen, 0, 2), 2, seed=0)       # any time axis
     assert np.array_equal(np.moveaxis(moved, 2, 0), hid)
+
+
+def test_train_applies_the_iteration_count_that_validates_best(monkeypatch):
+    """``varda.train`` sweeps K = 0..n_iter on validation and must *apply* the best K: once on
+    the real sweep, once on a sweep whose best K (1) differs from the trained K (3)."""
+    import sys
+    obs = smooth_fields(n=48).where(cloud_masks((48, 16, 16), coverage=0.5, seed=1))
+    cfg = model_config(("lat", "lon"), (16, 16), hidden=4, n_iter=3)
+    model = train(obs, cfg, epochs=1, progress=False)
+    sweep = {int(k): v for k, v in model.meta["training"]["val_mse_by_n_iter"].items()}
+    assert sorted(sweep) == [0, 1, 2, 3]
+    assert model.n_iter == min(sweep, key=lambda k: (sweep[k], k))
+    # the module that defines varda.train runs the sweep (wherever the training code lives)
+    where = sys.modules[varda.train.__module__]
+    scores = [0.9, 0.2, 0.5, 0.7]
+    monkeypatch.setattr(where, "_sweep_n_iter",
+                        lambda m, *args, **kw: {k: scores[k] for k in range(m.n_iter + 1)})
+    model = train(obs, cfg, epochs=1, progress=False)
+    tr = model.meta["training"]
+    assert tr["val_mse_by_n_iter"] == {"0": 0.9, "1": 0.2, "2": 0.5, "3": 0.7}
+    assert model.n_iter == 1 and tr["n_iter_trained"] == 3 and tr["best_val_mse"] == 0.2

@@ -67,7 +67,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="output file: *.zarr → Zarr store (written region by region), "
                         "anything else → NetCDF-4")
     p.add_argument("--chunks", type=_chunks, default=None, metavar="DIM=N[,DIM=N]",
-                   help="dask chunk sizes, e.g. time=30 (default: the files' own chunking)")
+                   help="dask chunk sizes, e.g. time=30 (default: the files' own chunking "
+                        "along the model's axes and time, one index per chunk along the dims "
+                        "the model batches over, e.g. members); Zarr regions follow these "
+                        "chunks")
     p.add_argument("--scheduler", default="local", metavar="local|ADDRESS",
                    help="'local' (threads in this process, default) or the address of a running "
                         "dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
@@ -101,8 +104,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--region-size", type=int, default=None, metavar="N",
                    help="Zarr output: points per region along the first dim, or, for a model "
                         "that fills from a background along time, the first other dim "
-                        "(default: 4 chunks); a region is the unit that is written, recorded "
-                        "and resumed")
+                        "(default: 4 chunks); along the other dims a region is one chunk "
+                        "(--chunks). A region is the unit that is written, recorded and "
+                        "resumed: an interruption loses at most the one being written")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(func=run)
     return p
@@ -194,6 +198,28 @@ def open_inputs(files: list[str], chunks: "dict | None"):
     return ds.chunk(chunks) if chunks else ds
 
 
+def chunk_batched_dims(ds, model: str, *, variables, dims, given: dict):
+    """One index per dask chunk along the dims the model batches over (members, ensembles…)
+    that ``--chunks`` does not name: the fill's work, and the Zarr output's regions, then come
+    a few members at a time instead of as one block of the whole ensemble. A time dim is left
+    as the files chunk it (a background or the land mask is computed along it)."""
+    from varda.array.model_cache import resolve_model
+    from varda.xr.axes import map_axes, time_dim
+
+    info = resolve_model(model, device="cpu")
+    spec: dict[str, int] = {}
+    for name in variables or list(ds.data_vars):
+        if name not in ds.data_vars or ds[name].dtype.kind != "f":
+            continue                       # fill_dataset says what is wrong with it
+        try:
+            mapping = map_axes(ds[name], info.axes, dims)
+        except InputError:
+            continue
+        keep = {*mapping.values(), time_dim(ds[name], mapping), *given}
+        spec.update({str(d): 1 for d in ds[name].dims if d not in keep and ds.sizes[d] > 1})
+    return ds.chunk(spec) if spec else ds
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute ``varda fill``; varda's warnings are printed as one-line notes."""
     import warnings
@@ -245,6 +271,8 @@ def _run(args: argparse.Namespace) -> int:
         client = Client(args.scheduler)
     try:
         ds = open_inputs(files, args.chunks)
+        ds = chunk_batched_dims(ds, args.model, variables=args.variables, dims=args.dims,
+                                given=args.chunks or {})
         filled = fill_dataset(
             ds, args.model, variables=args.variables, options=fill_options(args),
             dims=args.dims, mask=False if args.no_land_mask else None,

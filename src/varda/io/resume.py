@@ -25,7 +25,7 @@ PROGRESS_DIR = ".varda"
 FINGERPRINT = f"{PROGRESS_DIR}/fingerprint.json"
 REGIONS = f"{PROGRESS_DIR}/regions"
 STATUS_ATTR = "varda_status"
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2   # 2: regions are blocks {dim: [start, stop]} of several dims
 
 
 def _file_info(path: str) -> dict:
@@ -37,7 +37,7 @@ def _file_info(path: str) -> dict:
 
 
 def fingerprint(ds: xr.Dataset, *, sources: Iterable[str], dim: str,
-                regions: list[tuple[int, int]]) -> dict:
+                regions: list[dict[str, list[int]]]) -> dict:
     """What a store is written from: a JSON-able dict compared on resume, part by part."""
     from dask.base import tokenize
 
@@ -54,7 +54,7 @@ def fingerprint(ds: xr.Dataset, *, sources: Iterable[str], dim: str,
         "model": model,
         "options": options,
         "inputs": [_file_info(str(s)) for s in sources],
-        "layout": {"dim": dim, "regions": [list(r) for r in regions],
+        "layout": {"dim": dim, "regions": regions,
                    "sizes": {str(k): int(v) for k, v in ds.sizes.items()},
                    "variables": sorted(map(str, ds.variables)), "chunks": chunks},
         "data": data,

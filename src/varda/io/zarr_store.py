@@ -18,6 +18,7 @@ import xarray as xr
 
 from varda.errors import OutputError, VardaWarning
 from varda.io.encoding import prepare
+from varda.io.regions import as_json, plan_regions
 from varda.io.resume import (STATUS_ATTR, differences, fingerprint, mark_done, partial_path,
                              read_fingerprint, regions_done, set_status, write_fingerprint,
                              zarr_status)
@@ -35,32 +36,6 @@ _ZARR3 = _zarr_major() >= 3
 
 def _is_url(store: Any) -> bool:
     return isinstance(store, str) and "://" in store and not store.startswith("file://")
-
-
-def _uniform_chunks(ds: xr.Dataset, dim: str, size: int) -> xr.Dataset:
-    spec: dict[Any, int] = {dim: size}
-    for var in ds.variables.values():
-        if var.chunks is None:
-            continue
-        for d, c in zip(var.dims, var.chunks):
-            if d != dim:
-                spec[d] = max(spec.get(d, 0), max(c))
-    return ds.chunk(spec)
-
-
-def _layout(ds: xr.Dataset, dim: str, region_size: "int | None",
-            chunks_per_region: int) -> tuple[xr.Dataset, list[tuple[int, int]]]:
-    """Uniform Zarr chunks along ``dim`` and the regions (whole chunks) written one by one."""
-    n = ds.sizes[dim]
-    along = [v.chunks[v.dims.index(dim)] for v in ds.data_vars.values()
-             if v.chunks is not None and dim in v.dims]
-    size = int(along[0][0]) if along else n
-    ds = _uniform_chunks(ds, dim, size)
-    for v in ds.variables.values():
-        v.encoding.pop("chunks", None)
-    step = region_size if region_size else size * max(1, chunks_per_region)
-    step = max(size, (step // size) * size)  # whole Zarr chunks per region
-    return ds, [(s, min(s + step, n)) for s in range(0, n, step)]
 
 
 def _zarr_kw(storage_options: "dict | None") -> dict:
@@ -119,11 +94,14 @@ def to_zarr(obj: "xr.DataArray | xr.Dataset", store: "str | os.PathLike", *,
             inputs: Iterable["str | os.PathLike"] = (), region_dim: "str | None" = None,
             region_size: "int | None" = None, chunks_per_region: int = 4,
             progress: bool = False, storage_options: "dict | None" = None) -> str:
-    """Write a filled field to Zarr, region by region along ``region_dim``; resumable.
+    """Write a filled field to Zarr, region by region; resumable.
 
-    Each region is computed and written before the next starts, so memory stays bounded by a
-    region whatever the archive's length. Float data are float32 with NaN fill, without
-    inherited packing; a CF history line is prepended.
+    Regions are blocks of the dask chunk grid (:mod:`varda.io.regions`): ``region_size``
+    points (``chunks_per_region`` chunks) along ``region_dim``, one dask chunk along every other
+    dim; a fill with a background is cut along ``region_dim`` only. Each region is computed, written
+    and recorded before the next starts, so memory stays bounded by a region whatever the
+    archive's length, and an interruption loses at most the region being written. Float data
+    are float32 with NaN fill, without inherited packing; a CF history line is prepended.
 
     The store is complete or visibly partial: a local store is written to ``<store>.partial``
     and renamed to ``store`` after its last region; an fsspec URL is written in place with the
@@ -143,7 +121,9 @@ def to_zarr(obj: "xr.DataArray | xr.Dataset", store: "str | os.PathLike", *,
         inputs: extra input paths to protect (and to record in the resume fingerprint).
         region_dim: the dim to stream along (default: :func:`default_region_dim`).
         region_size: points per region along it (default: ``chunks_per_region`` chunks).
-        progress: show a progress bar over the regions.
+        chunks_per_region: dask chunks per region along ``region_dim`` when ``region_size``
+            is not given (dask computes them side by side).
+        progress: show a progress bar counting the regions written.
         storage_options: passed to fsspec for URLs (credentials, endpoint).
 
     Returns:
@@ -160,8 +140,13 @@ def to_zarr(obj: "xr.DataArray | xr.Dataset", store: "str | os.PathLike", *,
     dim = str(region_dim or default_region_dim(ds))
     if dim not in ds.dims:
         raise OutputError(f"region_dim {dim!r} is not a dim of the output ({tuple(ds.dims)})")
-    ds, regions = _layout(ds, dim, region_size, chunks_per_region)
-    fp = fingerprint(ds, sources=sources, dim=dim, regions=regions)
+    # a fill with a background: its chunks' halos hold the neighbours' background, which a
+    # region of one block would recompute; such regions are cut along ``dim`` only
+    with_bg = any(BACKGROUND_DIM_ATTR in v.attrs for v in ds.data_vars.values())
+    whole = {str(d) for d in ds.dims if d != dim} if with_bg else set()
+    ds, regions = plan_regions(ds, dim=dim, region_size=region_size,
+                               chunks_per_region=chunks_per_region, whole=whole)
+    fp = fingerprint(ds, sources=sources, dim=dim, regions=as_json(regions))
     if _is_url(store):
         import fsspec
         fs, root = fsspec.core.url_to_fs(store, **(storage_options or {}))
@@ -216,23 +201,43 @@ def to_zarr(obj: "xr.DataArray | xr.Dataset", store: "str | os.PathLike", *,
     return str(store)
 
 
-def _write_regions(ds: xr.Dataset, where: str, *, dim: str, regions: list[tuple[int, int]],
+def _parts(ds: xr.Dataset, cut: list[str]) -> tuple[xr.Dataset, xr.Dataset]:
+    """What every region writes (the variables along a cut dim) and what only the first one
+    writes (the others, e.g. lazy coordinates along uncut dims; in-memory ones are written
+    with the metadata)."""
+    along = {str(k) for k, v in ds.variables.items() if set(map(str, v.dims)) & set(cut)}
+    rest = {str(k) for k, v in ds.variables.items() if v.dims and str(k) not in along}
+    if not cut:   # a single region: it writes everything
+        along, rest = along | rest, set()
+
+    def select(names: set[str]) -> xr.Dataset:
+        out = ds[[k for k in ds.data_vars if str(k) in names]]
+        return out.drop_vars([k for k in out.coords if str(k) not in names], errors="ignore")
+    return select(along), select(rest)
+
+
+def _write_regions(ds: xr.Dataset, where: str, *, dim: str,
+                   regions: list[dict[str, tuple[int, int]]],
                    done: set[int], progress: bool, storage_options: "dict | None",
                    kw: dict) -> None:
-    keep = [k for k, v in ds.variables.items() if dim in v.dims]
-    part_ds = ds[[k for k in keep if k in ds.data_vars]].drop_vars(
-        [k for k in ds.coords if k not in keep], errors="ignore")
+    from varda.io.regions import cut_dims
+    cut = cut_dims(regions)
+    every, first = _parts(ds, cut)
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=ds.sizes[dim], desc=f"writing {dim}", unit=dim)
-    for i, (lo, hi) in enumerate(regions):
-        if i not in done:
-            region = slice(lo, hi)
-            part_ds.isel({dim: region}).to_zarr(where, region={dim: region}, mode="r+", **kw)
-            mark_done(where, i, storage_options)
+        bar = tqdm(total=len(regions), initial=len(done), unit="region",
+                   desc=f"writing regions ({', '.join(cut) or dim})")
+    for i, region in enumerate(regions):
+        if i in done:
+            continue
+        for part in (every, first) if i == 0 else (every,):
+            own = {d: slice(*region[d]) for d in map(str, part.dims)}
+            if own and part.variables:
+                part.isel(own).to_zarr(where, region=own, mode="r+", **kw)
+        mark_done(where, i, storage_options)
         if bar is not None:
-            bar.update(hi - lo)
+            bar.update(1)
     if bar is not None:
         bar.close()
 
