@@ -23,6 +23,7 @@ from varda.core.model import VarModel, build_model
 from varda.core.training import evaluate_mse, fit, prepare_data
 from varda.errors import InputError
 from varda.xr.axes import check_coords, check_time_sorted, map_axes, ordered, time_dim
+from varda.xr.calibrate import calibrate_trained
 from varda.xr.masks import as_broadcastable, static_mask
 from varda.xr.training.autoconfig import Plan, em_pca, plan_from_data
 from varda.xr.training.holdouts import HELD_OUT, BorrowedClouds, MarkedHoldout, held_out_marks
@@ -185,7 +186,9 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
         the trained model. ``model.n_iter`` is the iteration count K it was validated at,
         ``meta["n_iter_max"]`` the largest K a fill may use, ``meta["training"]`` records the
         data, the split, the chosen configuration, every candidate's validation score, the
-        history and why training stopped, ``meta["fill_defaults"]`` keeps observed values.
+        history and why training stopped, ``meta["fill_defaults"]`` keeps observed values,
+        ``meta["calibration"]`` is the error calibration of ``fill(error=True)``, measured by
+        :func:`varda.calibrate` on held-out clouds of seed ``seed + 1`` (or on ``truth``).
     """
     _check_input(da, truth)
     name = da.name if da.name is not None else "data"
@@ -245,7 +248,9 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
         "validation_mse_normalised": {k: round(v["val_mse"], 5) for k, v in results.items()},
         "n_iter": int(m.n_iter), "stop_reason": tr["stop_reason"]})
     card.setdefault("command", f"varda.train(da{'' if auto else ', model'}, seed={seed})")
-    return m
+    # the error calibration of fill(error=True), on held-out clouds of another seed
+    return calibrate_trained(m, da, truth=truth, dims=dims, mask=mask, seed=seed + 1,
+                             device=device)
 
 
 def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask, stride,
