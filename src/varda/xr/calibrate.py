@@ -17,7 +17,8 @@ import numpy as np
 import xarray as xr
 
 from varda.array.background import background, choose_oi_scales, choose_time_scale
-from varda.array.error import CALIBRATION_KEY, OI_KEYS, fit_calibration, posterior_variance
+from varda.array.error import (CALIBRATION_KEY, OI_KEYS, coverage_variance, fit_calibration,
+                               posterior_variance)
 from varda.array.fill import fill_array
 from varda.array.model_cache import resolve_model
 from varda.core.model import VarModel
@@ -93,7 +94,7 @@ def calibrate(model: "VarModel | str", obs: xr.DataArray, *,
     # far from every observation the fill is the running climatology: its error variance
     clim = background(view, t_ax, {"kind": "running_mean", "time_scale": spec["time_scale"]})
     cal = fit_calibration((filled - ref)[scored], v[scored], oi=spec,
-                          prior_variance=float(np.mean((clim - ref)[scored] ** 2)),
+                          prior_variance=coverage_variance((clim - ref)[scored]),
                           fitted_on=f"{how} of {name!r} (seed {seed})")
     out.meta[CALIBRATION_KEY] = cal.to_meta()
     card = out.meta.setdefault("model_card", {})
