@@ -178,35 +178,16 @@ def error_std(obs: Any, axis: int, calibration: Calibration) -> Any:
     return np.sqrt(calibration.variance(v)).astype(np.float32)
 
 
-def coverage_variance(residual: np.ndarray) -> float:
-    """The variance σ² whose ±1σ and ±2σ intervals cover the ``residual`` sample closest to
-    the Gaussian 68.3 % and 95.4 % (least squares over a grid of 0.5–1.5 × the RMS).
-
-    Not the mean square: fill errors are heavier-tailed than a Gaussian (a few large errors
-    at fronts), so σ = RMS covers too much at ±1σ and too little at ±2σ; this σ balances the
-    two (a Laplace sample gets ≈ 0.91 × its RMS).
-    """
-    a = np.sort(np.abs(np.asarray(residual, np.float64)))
-    rms = float(np.sqrt(np.mean(a ** 2)))
-    if rms == 0.0:
-        return 0.0
-    sig = rms * np.linspace(0.5, 1.5, 201)
-    c1 = np.searchsorted(a, sig, side="right") / a.size
-    c2 = np.searchsorted(a, 2 * sig, side="right") / a.size
-    best = int(np.argmin((c1 - 0.6827) ** 2 + (c2 - 0.9545) ** 2))
-    return float(sig[best] ** 2)
-
-
 def fit_calibration(residual: np.ndarray, v: np.ndarray, *, oi: Mapping[str, Any],
                     fitted_on: str, prior_variance: "float | None" = None,
                     n_bins: int = N_BINS) -> Calibration:
     """Fit the map from posterior variance ``v`` to error variance on paired samples.
 
     ``residual``: fill − reference at withheld points (1-D); ``v``: their posterior variance.
-    The points are cut into ``n_bins`` quantile bins of ``v``; each bin's variance
-    (:func:`coverage_variance`: the Gaussian whose ±1σ and ±2σ intervals cover the bin's
-    residuals best), made non-decreasing in ``v`` by weighted isotonic regression
-    (scikit-learn), is the error variance at the bin's median ``v``.
+    The points are cut into ``n_bins`` quantile bins of ``v``; each bin's mean squared
+    residual (the Gaussian maximum-likelihood variance), made non-decreasing in ``v`` by
+    weighted isotonic regression (scikit-learn), is the error variance at the bin's median
+    ``v``.
 
     ``prior_variance``: the error variance of the fill far from every observation (``v = 1``,
     where the OI adds nothing to its climatology): the mean squared error of the climatology
@@ -227,7 +208,7 @@ def fit_calibration(residual: np.ndarray, v: np.ndarray, *, oi: Mapping[str, Any
     order = np.argsort(v, kind="stable")
     bins = np.array_split(order, n_bins)
     centres = np.array([np.median(v[b]) for b in bins])
-    mse = np.array([coverage_variance(residual[b]) for b in bins])
+    mse = np.array([np.mean(residual[b] ** 2) for b in bins])
     counts = np.array([len(b) for b in bins], float)
     fitted = IsotonicRegression(increasing=True).fit(centres, mse, sample_weight=counts)
     var = np.maximum(fitted.predict(centres), 1e-12 + 1e-6 * float(np.mean(residual ** 2)))

@@ -16,9 +16,8 @@ from typing import Any, Mapping
 import numpy as np
 import xarray as xr
 
-from varda.array.background import background, choose_oi_scales, choose_time_scale
-from varda.array.error import (CALIBRATION_KEY, OI_KEYS, coverage_variance, fit_calibration,
-                               posterior_variance)
+from varda.array.background import background, choose_time_scale
+from varda.array.error import CALIBRATION_KEY, OI_KEYS, fit_calibration, posterior_variance
 from varda.array.fill import fill_array
 from varda.array.model_cache import resolve_model
 from varda.core.model import VarModel
@@ -28,15 +27,19 @@ from varda.xr.masks import as_broadcastable, static_mask
 from varda.xr.training.holdouts import held_out_marks
 
 
+#: the OI of the posterior variance of a model without an OI background (grid and time steps)
+DEFAULT_OI = {"length_scale": 1.5, "oi_time_scale": 1.0, "noise_ratio": 0.05, "n_neighbors": 16}
+
+
 def _oi_spec(model: VarModel, obs: np.ndarray, t_ax: int, hidden: np.ndarray) -> dict:
-    """The model's OI background spec, or (a model without one) scales chosen on ``hidden``;
-    with the width of its running climatology (``time_scale``)."""
+    """The model's OI background spec, or (a model without one) :data:`DEFAULT_OI` with the
+    running climatology's width chosen on the observations; the calibration adapts the map
+    from its posterior variance to the model's errors, so its scales need no search."""
     spec = model.meta.get("background") or {}
     if spec.get("kind") == "oi":
         return {k: spec.get(k) for k in OI_KEYS + ("time_scale",)}
     scale, _ = choose_time_scale(np.where(hidden, np.nan, obs), t_ax)
-    chosen, _ = choose_oi_scales(obs, t_ax, hidden, time_scale=scale)
-    return {k: chosen.get(k) for k in OI_KEYS + ("time_scale",)}
+    return {**DEFAULT_OI, "time_scale": scale}
 
 
 def calibrate(model: "VarModel | str", obs: xr.DataArray, *,
@@ -94,7 +97,7 @@ def calibrate(model: "VarModel | str", obs: xr.DataArray, *,
     # far from every observation the fill is the running climatology: its error variance
     clim = background(view, t_ax, {"kind": "running_mean", "time_scale": spec["time_scale"]})
     cal = fit_calibration((filled - ref)[scored], v[scored], oi=spec,
-                          prior_variance=coverage_variance((clim - ref)[scored]),
+                          prior_variance=float(np.mean((clim - ref)[scored] ** 2)),
                           fitted_on=f"{how} of {name!r} (seed {seed})")
     out.meta[CALIBRATION_KEY] = cal.to_meta()
     card = out.meta.setdefault("model_card", {})
