@@ -109,3 +109,20 @@ def test_dataset_fill_and_netcdf_writer_keep_the_error(model, osse, tmp_path):
     with xr.open_dataset(path) as back:
         np.testing.assert_array_equal(back["sst_error"].values, out["sst_error"].values)
         assert back["sst"].attrs["ancillary_variables"] == "sst_error sst_observed"
+
+
+def test_cli_error_to_zarr_matches_the_eager_error(model, osse, tmp_path, capsys):
+    from varda.cli.main import main
+
+    src = tmp_path / "sst.nc"
+    osse.obs.to_dataset().to_netcdf(src)
+    path = model.save(tmp_path / "m")
+    out = tmp_path / "out.zarr"
+    assert main(["fill", str(src), "--var", "sst", "--model", str(path), "--error",
+                 "--chunks", "time=10", "-o", str(out), "--no-progress"]) == 0
+    eager = varda.fill(osse.obs, model, error=True)
+    with xr.open_zarr(out) as back:
+        assert {"sst", "sst_error"} <= set(back.data_vars)
+        np.testing.assert_allclose(back["sst_error"].values, eager["sst_error"].values,
+                                   rtol=1e-6, equal_nan=True)
+        assert back["sst_error"].attrs["long_name"].startswith("estimated error standard")
