@@ -80,15 +80,20 @@ def osse_cases(seeds, size: str, log) -> tuple[dict, object]:
     return rows, model
 
 
-def eofs_cases(seeds, train_options: dict, log) -> dict:
+def eofs_cases(seeds, train_options: dict, log, models: "str | None" = None) -> dict:
     import varda
     from experiments.sst.run import eofs_case
+    from varda.xr.calibrate import calibrate_trained
 
     rows = {}
     for seed in seeds:
         truth, obs, scored = eofs_case(seed)
-        model, secs = _timed(lambda: varda.train(obs, seed=seed, progress=False,
-                                                 **train_options))
+        if models:   # trained earlier by varda.train(obs, seed=seed): calibrated as it does
+            model, secs = _timed(lambda: calibrate_trained(
+                varda.load(f"{models}/eofs{seed}.json"), obs, seed=seed + 1))
+        else:
+            model, secs = _timed(lambda: varda.train(obs, seed=seed, progress=False,
+                                                     **train_options))
         ds, plain_s, err_s = cost_ratio(obs, model)
         rows[str(seed)] = score_case(ds, truth, scored, plain_s, err_s)
         rows[str(seed)]["train_s"] = round(secs, 1)
@@ -133,6 +138,28 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def figure(cases: dict, path) -> None:
+    """The reliability diagram of every case and seed."""
+    from varda.metrics import reliability_figure
+
+    curves = {f"{kind} seed {s}": r for kind, rows in cases.items() for s, r in rows.items()}
+    reliability_figure(curves, path, units="°C", title="SST: fill RMSE against predicted σ")
+
+
+def report() -> int:
+    """Combine the per-case results (``--only osse`` and ``--only eofs`` runs)."""
+    parts = [json.loads((S.RESULTS_DIR / f"error_{k}.json").read_text()) for k in ("osse", "eofs")]
+    cases = {k: v for part in parts for k, v in part["cases"].items()}
+    results = {"command": " and ".join(f"`{p['command']}`" for p in parts).strip("`"),
+               "seeds": parts[0]["seeds"], "osse_size": parts[0]["osse_size"], "cases": cases,
+               "summary": summary(cases)}
+    (S.RESULTS_DIR / "error.json").write_text(json.dumps(results, indent=1))
+    (S.RESULTS_DIR / "error.md").write_text(markdown(results))
+    figure(cases, S.FIGURES_DIR / "sst_error_reliability.png")
+    print(markdown(results))
+    return 0
+
+
 def ship(model) -> None:
     """Write ``model``'s calibration into the packaged ``sst-osse`` card (weights unchanged)."""
     path = S.PRETRAINED_DIR / f"{S.SHIPPED_NAME}.json"
@@ -153,9 +180,17 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny OSSE, one seed, few epochs")
     p.add_argument("--only", choices=("osse", "eofs"), default=None)
     p.add_argument("--seeds", type=int, nargs="+", default=None)
+    p.add_argument("--models", default=None, metavar="DIR",
+                   help="eofs: load DIR/eofs<seed>.json (saved varda.train(obs, seed=seed) "
+                        "models) and calibrate them as varda.train does, instead of training")
+    p.add_argument("--report", action="store_true",
+                   help="only combine results/error_osse.json and error_eofs.json (runs with "
+                        "--only) into results/error.md and the reliability figure")
     p.add_argument("--ship", action="store_true", help="write the OSSE calibration into the "
                                                        f"packaged {S.SHIPPED_NAME!r} card")
     args = p.parse_args(argv)
+    if args.report:
+        return report()
     torch.set_num_threads(S.THREADS)
     seeds = S.QUICK["seeds"] if args.quick else tuple(args.seeds or S.SEEDS)
     size = S.QUICK["osse_size"] if args.quick else S.OSSE_SIZE
@@ -167,7 +202,7 @@ def main(argv=None) -> int:
     if args.only in (None, "osse"):
         cases["osse"], model = osse_cases(seeds, size, print)
     if args.only in (None, "eofs"):
-        cases["eofs"] = eofs_cases(seeds, opts, print)
+        cases["eofs"] = eofs_cases(seeds, opts, print, args.models)
     results = {"command": "python -m experiments.sst.error " + " ".join(
         sys.argv[1:] if argv is None else argv), "seeds": list(seeds), "osse_size": size,
         "cases": cases, "summary": summary(cases)}
@@ -175,10 +210,7 @@ def main(argv=None) -> int:
     (out_dir / f"{stem}.json").write_text(json.dumps(results, indent=1))
     (out_dir / f"{stem}.md").write_text(markdown(results))
     if not args.quick:
-        from varda.metrics import reliability_figure
-        curves = {f"{kind} seed {s}": r for kind, rows in cases.items() for s, r in rows.items()}
-        reliability_figure(curves, S.FIGURES_DIR / f"sst_{stem}_reliability.png", units="°C",
-                           title="SST: RMSE of the fill against its predicted σ")
+        figure(cases, S.FIGURES_DIR / f"sst_{stem}_reliability.png")
     if args.ship and model is not None:
         ship(model)
     print(markdown(results))
