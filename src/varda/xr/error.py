@@ -55,9 +55,7 @@ def with_error(filled: xr.DataArray, sigma: xr.DataArray, calibration: Any, *,
     field.attrs["ancillary_variables"] = " ".join(links)
     ds = xr.Dataset({field_name: field, error_name: err})
     ds.attrs = {k: v for k, v in filled.attrs.items() if k in ("history",)}
-    ds.encoding = dict(filled.encoding)
-    if "source" in filled.encoding:
-        field.encoding["source"] = filled.encoding["source"]
+    ds.encoding = dict(filled.encoding)   # the field keeps its own (source: writers check it)
     return ds
 
 
