@@ -18,6 +18,10 @@ a gap-filler that leaves holes must not score better for it.
   with ``scipy.signal.periodogram`` so that segments cut by land or gaps are skipped),
   averaged over every other dim (latitude, time).
 
+Error estimates (``fill(..., error=True)``) are scored by :func:`coverage` of ±kσ,
+:func:`crps_gaussian`, :func:`spread_skill`, :func:`error_scores` and
+:func:`reliability_figure` (from :mod:`varda.uncertainty`).
+
 For these SST/SSH scores the torch-level ``varda.core.scores`` (R-, I-, P-scores on tensors)
 are the training-time counterparts.
 """
@@ -344,6 +348,11 @@ def effective_resolution(estimate: "xr.DataArray | np.ndarray",
                                 nperseg=nperseg, threshold=threshold, units=units)
 
 
+# scores of an error estimate beside the fill (coverage, CRPS, spread–skill, reliability)
+from varda.uncertainty import (SpreadSkill, coverage, crps_gaussian,  # noqa: E402
+                               error_scores, reliability_figure, spread_skill)
+
 __all__ = ["rmse", "bias", "mu_score", "gradient_rmse", "effective_resolution",
            "SpectralScore", "rmse_array", "gradient_magnitude_array", "spectral_score_array",
-           "EARTH_RADIUS_KM"]
+           "EARTH_RADIUS_KM", "coverage", "crps_gaussian", "spread_skill", "SpreadSkill",
+           "error_scores", "reliability_figure"]

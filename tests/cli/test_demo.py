@@ -33,6 +33,10 @@ def test_sst_demo_trains_fills_compares_and_writes_its_files(tmp_path, capsys):
         assert "history" in ds.attrs and "varda" in ds.attrs["history"]
         land = ds.sst.isnull().all("time")
         assert bool(ds.sst.where(~land).notnull().sum() == (~land).sum() * ds.sizes["time"])
+        # the error field beside the fill (varda.train calibrates it), scored in the table
+        assert ds.sst.attrs["ancillary_variables"].startswith("sst_error")
+        assert bool((ds.sst_error.where(~land) > 0).sum() == (~land).sum() * ds.sizes["time"])
+    assert "varda's error field (sst_error)" in text and scores["error_scores"]["n_points"] > 0
 
 
 def test_l96_interpolation_in_time_is_exact_between_observations():

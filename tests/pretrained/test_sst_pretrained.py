@@ -25,6 +25,10 @@ def test_card_names_the_command_and_the_data(model):
     assert model.meta["background"]["kind"] == "oi"
     assert model.meta["fill_defaults"] == {"keep_observed": True}
     assert model.n_iter <= model.meta["n_iter_max"]
+    # the error calibration of fill(error=True), measured on its own training OSSE
+    cal = model.meta["model_card"]["error_calibration"]
+    assert cal["command"] == "python -m experiments.sst.error --only osse --ship"
+    assert "seed 101" in model.meta["calibration"]["fitted_on"]
 
 
 def test_fills_an_unseen_osse_better_than_climatology(model):

@@ -323,6 +323,12 @@ def test_automatic_models_fill_anomalies_from_a_running_background(tmp_path):
     model.save(tmp_path / "m")
     lazy = varda.fill(obs.chunk({"time": 12}), varda.load(tmp_path / "m"))
     np.testing.assert_allclose(lazy.values, filled.values, rtol=1e-5, atol=1e-5)
+    # varda.train calibrates the error of its fills on held-out clouds of another seed
+    assert "(seed 1)" in model.meta["calibration"]["fitted_on"]
+    ds = varda.fill(obs, varda.load(tmp_path / "m"), error=True)
+    err = ds["sst_error"].values[:, ocean]
+    assert np.isfinite(err).all() and (err > 0).all()
+    assert err[~seen[:, ocean]].mean() > err[seen[:, ocean]].mean()
 
 
 def test_held_out_marks_hide_whole_borrowed_clouds_on_some_steps():

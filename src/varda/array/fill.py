@@ -15,6 +15,7 @@ import numpy as np
 from varda.array.background.field import background
 from varda.array.model_cache import ModelRef, get_model
 from varda.array.resolved import ModelLike, ResolvedModel
+from varda.array.error import fill_error
 from varda.array.patches import blend_patches
 from varda.array.solve import fixed_axes, model_solver
 from varda.array.options import FillOptions
@@ -105,7 +106,7 @@ def fill_array(obs, model: "ModelLike | ResolvedModel", *, valid=None,
                options: "FillOptions | None" = None, name: str = "obs",
                axis_names: "Sequence[str] | None" = None, lead_names: Sequence[str] = (),
                return_report: bool = False, background_axis: "int | None" = None,
-               **option_kwargs: Any):
+               error: bool = False, **option_kwargs: Any):
     """Fill the gaps (NaN) of a NumPy or dask array with a learned variational model.
 
     Args:
@@ -128,10 +129,14 @@ def fill_array(obs, model: "ModelLike | ResolvedModel", *, valid=None,
             background computed along time (``model.meta["background"]``, set by
             :func:`varda.train`; see :mod:`varda.array.background`): it is computed from
             ``obs``, taken out before the fill and added back.
+        error: also return the fill's error standard deviation (float32, NaN outside the
+            field), from the model's calibration (:mod:`varda.array.error`; needs
+            ``background_axis``, the time axis).
 
     Returns:
         float32 array of ``obs``'s shape (NumPy for NumPy, a lazy dask array for dask input);
-        or ``(array, report)``.
+        with ``error=True`` a pair ``(array, error)``; with ``return_report`` the
+        :class:`FillReport` last: ``(array, report)`` or ``(array, error, report)``.
 
     Raises:
         InputError: non-float data, wrong trailing shape, ±inf, an all-NaN window, dask chunks
@@ -165,6 +170,7 @@ def fill_array(obs, model: "ModelLike | ResolvedModel", *, valid=None,
             f"{name} has no missing value: nothing to fill; returning it {what} "
             f"(complete={complete!r})"), stacklevel=2)
     todo = (n_gap > 0) | (complete == "denoise")
+    err = fill_error(obs, valid_b, info_model, background_axis, name) if error else None
     bg = _background(obs, info_model, background_axis, name)
     work = obs if bg is None else obs - bg      # what the model fills: values or anomalies
     if dask_in:
@@ -182,9 +188,10 @@ def fill_array(obs, model: "ModelLike | ResolvedModel", *, valid=None,
         if resolved.keep_observed:     # the observed values exactly, not (y − b) + b
             lib = da if dask_in else np
             out = lib.where(lib.isfinite(obs) & lib.isfinite(out), obs, out)
-    if not return_report:
-        return out
-    return out, _report(rm, options, resolved, obs, counts)
+    result = (out,) if err is None else (out, err)
+    if return_report:
+        result += (_report(rm, options, resolved, obs, counts),)
+    return result[0] if len(result) == 1 else result
 
 
 def _background(obs, model: VarModel, axis: "int | None", name: str):

@@ -57,7 +57,10 @@ def _model(args, obs, log):
     return varda.load(SHIPPED), 0.0, f"shipped model {SHIPPED!r}"
 
 
-def _figures(out: Path, truth, obs, fields: dict, model, day: int) -> list[Path]:
+def _figures(out: Path, truth, obs, fields: dict, model, day: int,
+             sigma=None) -> list[Path]:
+    """Maps of one day (truth, observations, fills, their errors and, when given, varda's
+    predicted error σ beside them) and the training curve."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -67,16 +70,24 @@ def _figures(out: Path, truth, obs, fields: dict, model, day: int) -> list[Path]
     panels = [("truth", t), ("observed", obs.isel(time=day))] + \
         [(k, v.isel(time=day)) for k, v in fields.items() if k in ("varda", "DINEOF")]
     lo, hi = float(np.nanpercentile(t, 1)), float(np.nanpercentile(t, 99))
-    fig, axs = plt.subplots(2, 3, figsize=(13, 7), constrained_layout=True)
-    for ax, (title, f) in zip(axs.flat, panels):
+    fig, axs = plt.subplots(2, 4, figsize=(17, 7), constrained_layout=True)
+    for ax, (title, f) in zip(axs[0], panels):
         im = ax.pcolormesh(f.values, vmin=lo, vmax=hi, cmap="RdYlBu_r")
         ax.set_title(title)
     fig.colorbar(im, ax=axs[0, :].tolist(), label="SST (°C)", shrink=0.8)
-    for ax, k in zip(axs.flat[4:], ("varda", "DINEOF")):
+    for ax, k in zip(axs[1, 1:3], ("varda", "DINEOF")):
         err = fields[k].isel(time=day) - t
         im2 = ax.pcolormesh(err.values, vmin=-1.5, vmax=1.5, cmap="RdBu_r")
         ax.set_title(f"{k} − truth")
-    fig.colorbar(im2, ax=axs[1, 1:].tolist(), label="error (°C)", shrink=0.8)
+    fig.colorbar(im2, ax=axs[1, 1:3].tolist(), label="error (°C)", shrink=0.8)
+    if sigma is not None:     # the error varda predicts, beside the error it makes
+        im3 = axs[1, 0].pcolormesh(sigma.isel(time=day).values, vmin=0, vmax=1.5,
+                                   cmap="magma_r")
+        axs[1, 0].set_title("varda predicted error σ")
+        fig.colorbar(im3, ax=axs[1, 0], label="σ (°C)", shrink=0.8)
+    else:
+        axs[1, 0].axis("off")
+    axs[1, 3].axis("off")
     fig.suptitle(f"day {day}")
     paths.append(out / "maps.png")
     fig.savefig(paths[-1], dpi=90)
@@ -118,8 +129,11 @@ def run_sst_demo(args: argparse.Namespace) -> int:
     truth, obs = osse.truth, osse.obs
     model, train_s, origin = _model(args, obs, log)
     t0 = time.perf_counter()
-    filled = varda.fill(obs, model, keep_observed=True)
+    calibrated = model.meta.get("calibration") is not None
+    result = varda.fill(obs, model, keep_observed=True, error=calibrated)
     fill_s = time.perf_counter() - t0
+    filled = result["sst"] if calibrated else result
+    sigma = result["sst_error"] if calibrated else None
     log(f"  varda fill: {fill_s:.1f} s")
     fields = {"varda": filled}
     times = {"varda": fill_s}
@@ -132,12 +146,24 @@ def run_sst_demo(args: argparse.Namespace) -> int:
              "|---|---|---|---|"]
     for k, r in sorted(rows.items(), key=lambda kv: kv[1]):
         table.append(f"| {k} | {r:.3f} | {r / rows['varda']:.2f} | {times[k]:.1f} |")
-    nc = varda.to_netcdf(filled.rename("sst"), out / "sst_filled.nc", overwrite=True)
-    figs = _figures(out, truth, obs, fields, model, day=int(truth.sizes["time"]) // 2)
+    errors = None
+    if sigma is not None:
+        from varda.metrics import error_scores
+        errors = error_scores(filled, sigma, truth, gaps)
+        table += ["", f"varda's error field (sst_error) on the cloudy points: "
+                  f"±1σ covers {100 * errors['coverage_1sigma']:.1f} % (68 % if right), ±2σ "
+                  f"{100 * errors['coverage_2sigma']:.1f} % (95 %); CRPS "
+                  f"{errors['crps']:.3f} °C, {100 * errors['crps_gain']:.1f} % better than a "
+                  f"constant σ = RMSE; spread–skill rank correlation "
+                  f"{errors['spread_skill_rank_correlation']:.2f}"]
+    nc = varda.to_netcdf(result if calibrated else filled.rename("sst"),   # + sst_error
+                         out / "sst_filled.nc", overwrite=True)
+    figs = _figures(out, truth, obs, fields, model, day=int(truth.sizes["time"]) // 2,
+                    sigma=sigma)
     (out / "table.md").write_text("\n".join(table) + "\n")
     (out / "scores.json").write_text(json.dumps(
         {"rmse": rows, "time_s": times, "model": origin, "train_s": round(train_s, 1),
-         "size": args.size, "seed": args.seed}, indent=2))
+         "size": args.size, "seed": args.seed, "error_scores": errors}, indent=2))
     print("\n".join(table))
     print(f"\nmodel: {origin}" + (f" ({train_s:.0f} s of training)" if train_s else ""))
     print(f"files written to {out.resolve()}:")

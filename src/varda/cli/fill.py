@@ -26,6 +26,7 @@ examples:
   varda fill sst_2003.nc --var sst --model ./models/sst -o sst_filled.nc
   varda fill 'archive/sst_*.nc' --var sst --model l96-unet-joint -o out.zarr --chunks time=365
   varda fill in.zarr --var sst --model m.json -o out.zarr --scheduler tcp://10.0.0.5:8786
+  varda fill sst.nc --var sst --model sst-osse --error -o sst_filled.nc   # + sst_error
 
 model axes are matched to the data's dims by name, then by CF axis (T/Y/X/Z, through
 cf-xarray), or explicitly with --dims; all other dims are batched. Cells that are NaN at
@@ -107,6 +108,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "(default: 4 chunks); along the other dims a region is one chunk "
                         "(--chunks). A region is the unit that is written, recorded and "
                         "resumed: an interruption loses at most the one being written")
+    p.add_argument("--error", action="store_true",
+                   help="also write <var>_error, the fill's error standard deviation (same "
+                        "units), from the model's calibration (varda.calibrate)")
+    p.add_argument("--ghrsst", action="store_true",
+                   help="with --error: GHRSST names analysed_sst and analysis_error")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(func=run)
     return p
@@ -276,9 +282,11 @@ def _run(args: argparse.Namespace) -> int:
         filled = fill_dataset(
             ds, args.model, variables=args.variables, options=fill_options(args),
             dims=args.dims, mask=False if args.no_land_mask else None,
-            sources=[os.path.abspath(f) for f in files])
+            sources=[os.path.abspath(f) for f in files], error=args.error, ghrsst=args.ghrsst)
         names = [v for v in filled.data_vars if "varda_model" in filled[v].attrs]
-        filled = filled[names]
+        errors = [e for v in names for e in filled[v].attrs.get("ancillary_variables", "").split()
+                  if e in filled.data_vars]          # --error: <var>_error beside each <var>
+        filled = filled[names + errors]
         if out.suffix == ".zarr":
             target = varda.to_zarr(filled, str(out), overwrite=args.overwrite, inputs=files,
                                    resume=True if args.resume else None,

@@ -13,8 +13,8 @@ class VardaDataArrayAccessor:
     def __init__(self, obj: xr.DataArray) -> None:
         self._obj = obj
 
-    def fill(self, model: Any, **options: Any) -> xr.DataArray:
-        """Alias of :func:`varda.fill` on this DataArray."""
+    def fill(self, model: Any, **options: Any) -> "xr.DataArray | xr.Dataset":
+        """Alias of :func:`varda.fill` on this DataArray (a Dataset with ``error=True``)."""
         from varda.xr.entry import fill
         return fill(self._obj, model, **options)
 

@@ -33,16 +33,22 @@ def fill(obs: Any, model: "ModelLike | ResolvedModel", *, mask: Any = None,
             and for DataArray/Dataset only: ``dims=``, ``observed_flag=``, ``sources=``,
             ``variables=`` (Dataset); for arrays only: ``background_axis=`` (the time axis,
             for models that fill anomalies from a background, as those trained by
-            :func:`varda.train` do; xarray inputs find it by name).
+            :func:`varda.train` do; xarray inputs find it by name); for all inputs
+            ``error=True``: also the fill's error standard deviation, from the model's
+            calibration (see :func:`varda.calibrate`), and with it ``ghrsst=True`` for the
+            GHRSST names ``analysed_sst`` and ``analysis_error``.
 
     Returns:
-        The filled field, float32, of ``obs``'s type and shape (lazy for dask input).
+        The filled field, float32, of ``obs``'s type and shape (lazy for dask input). With
+        ``error=True``: for a DataArray a Dataset of the field, ``<name>_error`` and the
+        observed flag, linked by CF ``ancillary_variables``; for arrays a pair
+        ``(field, error)``; for a Dataset each filled variable gets its ``<name>_error``.
     """
     option_kwargs, xr_options = FillOptions.split(kwargs)
     opts = FillOptions.from_kwargs(options, **option_kwargs)
-    if not isinstance(obs, (xr.Dataset, xr.DataArray)) and \
-            xr_options.keys() - {"background_axis"}:
-        raise TypeError(f"unknown fill option(s) {sorted(xr_options.keys() - {'background_axis'})}"
+    array_only = {"background_axis", "error"}
+    if not isinstance(obs, (xr.Dataset, xr.DataArray)) and xr_options.keys() - array_only:
+        raise TypeError(f"unknown fill option(s) {sorted(xr_options.keys() - array_only)}"
                         f" for an array; valid options are {', '.join(FillOptions.names())} "
                         "(dims, observed_flag, sources and variables apply to xarray objects "
                         "only)")
@@ -52,4 +58,6 @@ def fill(obs: Any, model: "ModelLike | ResolvedModel", *, mask: Any = None,
     if isinstance(obs, xr.DataArray):
         return fill_dataarray(obs, model, mask=mask, options=opts, **xr_options)
     background_axis = xr_options.pop("background_axis", None)
-    return fill_array(obs, model, valid=mask, options=opts, background_axis=background_axis)
+    error = bool(xr_options.pop("error", False))
+    return fill_array(obs, model, valid=mask, options=opts, background_axis=background_axis,
+                      error=error)

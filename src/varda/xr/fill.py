@@ -6,6 +6,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
+from varda.array.error import model_calibration
 from varda.array.fill import fill_array
 from varda.array.options import FillOptions
 from varda.array.resolved import ModelLike, ResolvedModel
@@ -70,8 +71,9 @@ def observations(da: xr.DataArray, *, dims: "Mapping[str, str] | None" = None,
 def fill_dataarray(da: xr.DataArray, model: "ModelLike | ResolvedModel", *,
                    dims: "Mapping[str, str] | None" = None,
                    mask: "xr.DataArray | bool | None" = None, observed_flag: bool = True,
-                   sources: "Sequence[str] | None" = None,
-                   options: "FillOptions | None" = None, **option_kwargs: Any) -> xr.DataArray:
+                   sources: "Sequence[str] | None" = None, error: bool = False,
+                   ghrsst: bool = False, options: "FillOptions | None" = None,
+                   **option_kwargs: Any) -> "xr.DataArray | xr.Dataset":
     """Fill the gaps (NaN) of a DataArray with a learned variational model.
 
     Args:
@@ -83,25 +85,35 @@ def fill_dataarray(da: xr.DataArray, model: "ModelLike | ResolvedModel", *,
         observed_flag: attach the coordinate ``<name>_observed`` (int8: 1 observed, 0 filled
             or outside the field).
         sources: input file names recorded in the provenance (default: ``da.encoding["source"]``).
+        error: also return the error standard deviation of the fill, ``<name>_error`` (same
+            units), from the model's calibration: the result is then a Dataset of the field
+            and its error, linked by CF ``ancillary_variables`` (see :mod:`varda.xr.error`).
+        ghrsst: with ``error``, name them ``analysed_sst`` and ``analysis_error`` (GHRSST L4).
         options: a :class:`varda.array.FillOptions`.
         **option_kwargs: its fields (``keep_observed``, ``complete``, ``overlap``, ``n_iter``,
             ``batch_size``, ``device``), overriding ``options``.
 
     Returns:
-        float32 DataArray with ``da``'s dims, coords and name, plus provenance attrs.
+        float32 DataArray with ``da``'s dims, coords and name, plus provenance attrs; with
+        ``error=True`` a Dataset of it and its error.
     """
     opts = FillOptions.from_kwargs(options, **option_kwargs)
     name = str(da.name) if da.name is not None else "data"
+    if ghrsst and not error:
+        raise InputError("ghrsst=True names the field and its error analysed_sst and "
+                         "analysis_error: pass error=True as well")
     rm = ResolvedModel.of(model)    # once per call; handed down to the array fill
     info = rm.model
     mapping, valid = _setup(da, info, dims, mask)
     order = ordered(da, mapping, info.axes)
     data = da.transpose(*order)
     tdim = time_dim(da, mapping)
-    out, report = fill_array(
+    res = fill_array(
         data.data, rm, valid=as_broadcastable(valid, order), options=opts, name=name,
         axis_names=[mapping[a] for a in info.axes], lead_names=order[:-len(info.axes)],
-        return_report=True, background_axis=order.index(tdim) if tdim in order else None)
+        return_report=True, background_axis=order.index(tdim) if tdim in order else None,
+        error=error)
+    out, report = res[0], res[-1]
     settings = {k: v for k, v in report.settings.items() if k in FillOptions.names()}
     if dims:
         settings["dims"] = dict(dims)
@@ -119,6 +131,12 @@ def fill_dataarray(da: xr.DataArray, model: "ModelLike | ResolvedModel", *,
         flag = observed_mask(da, valid).astype(np.int8)
         flag.attrs = observed_flag_attrs(name)
         filled = filled.assign_coords({f"{name}_observed": flag})
+    if error:
+        from varda.xr.error import with_error
+        sigma = xr.DataArray(res[1], dims=order, coords=data.coords).transpose(*da.dims)
+        if tdim is not None:   # like the background, it depends on the whole record in time
+            sigma.attrs[BACKGROUND_DIM_ATTR] = tdim
+        return with_error(filled, sigma, model_calibration(info), ghrsst=ghrsst)
     return filled
 
 
@@ -142,7 +160,7 @@ def fill_dataset(ds: xr.Dataset, model: "ModelLike | ResolvedModel", *,
     """Fill several variables of a Dataset (default: every float variable with the model's axes).
 
     Other variables are kept as they are. ``kwargs`` are those of :func:`fill_dataarray`
-    (``dims``, ``mask``, ``observed_flag``) and the fields of :class:`varda.array.FillOptions`;
+    (``dims``, ``mask``, ``observed_flag``, ``error``, ``ghrsst``) and the fields of :class:`varda.array.FillOptions`;
     ``sources`` (default: ``ds.encoding["source"]``) are the input files recorded in the
     provenance.
     """
@@ -170,6 +188,10 @@ def fill_dataset(ds: xr.Dataset, model: "ModelLike | ResolvedModel", *,
         sources = [str(ds.encoding["source"])] if ds.encoding.get("source") else None
     out = ds.copy()
     for v in names:
-        out[v] = fill_dataarray(ds[v], rm, options=opts, sources=sources, **xr_kwargs)
+        res = fill_dataarray(ds[v], rm, options=opts, sources=sources, **xr_kwargs)
+        if isinstance(res, xr.Dataset):       # error=True: the field and its error
+            out = out.drop_vars(v).merge(res)
+        else:
+            out[v] = res
     out.attrs = prepend_history(ds.attrs, f"varda.fill(dataset, variables={names})")
     return out

@@ -27,6 +27,7 @@ from varda.training.autoconfig import Plan, plan_from_data
 from varda.training.candidate import Archive, train_candidate
 from varda.training.choice import best_candidate, candidate_result, record_choice
 from varda.xr.axes import check_coords, check_time_sorted, map_axes, ordered, time_dim
+from varda.xr.calibrate import calibrate_trained
 from varda.xr.masks import as_broadcastable, static_mask
 
 #: fixed work of one candidate in automatic training (epochs × steps of ``batch_size``)
@@ -158,7 +159,9 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
         the trained model. ``model.n_iter`` is the iteration count K it was validated at,
         ``model.n_iter_max`` the largest K a fill may use, ``meta["training"]`` records the
         data, the split, the chosen configuration, every candidate's validation score, the
-        history and why training stopped; ``model.fill_defaults`` keeps observed values.
+        history and why training stopped; ``model.fill_defaults`` keeps observed values;
+        ``meta["calibration"]`` is the error calibration of ``fill(error=True)``, measured by
+        :func:`varda.calibrate` on held-out clouds of seed ``seed + 1`` (or on ``truth``).
     """
     _check_input(da, truth)
     name = da.name if da.name is not None else "data"
@@ -199,7 +202,9 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
     record_choice(m, results=results, chosen=best, t_start=t_start,
                   auto_config=plan.card() if plan is not None else None, variable=str(name),
                   supervised=truth is not None, seed=seed)
-    return m
+    # the error calibration of fill(error=True), on held-out clouds of another seed
+    return calibrate_trained(m, da, truth=truth, dims=dims, mask=mask, seed=seed + 1,
+                             device=device)
 
 
 def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask,

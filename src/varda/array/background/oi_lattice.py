@@ -19,6 +19,7 @@ on how the grid is cut into blocks (the stencil is translation-invariant; a bloc
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numba
 import numpy as np
@@ -29,7 +30,7 @@ from varda.errors import InputError
 
 @numba.njit(cache=True, nogil=True)
 def _solve_one(anom_flat, seen_flat, coords, shape, strides, offsets, tables, k, ridge,
-               nb_val, nb_off, cov, rhs):  # pragma: no cover - compiled
+               nb_val, nb_off, cov, rhs, kvec):  # pragma: no cover - compiled
     ndim = shape.shape[0]
     count = 0
     for s in range(offsets.shape[0]):
@@ -49,13 +50,14 @@ def _solve_one(anom_flat, seen_flat, coords, shape, strides, offsets, tables, k,
         if count == k:
             break
     if count == 0:
-        return 0.0
+        return 0.0, 1.0
     for i in range(count):
         si = nb_off[i]
         c = 1.0
         for d in range(ndim):
             c *= tables[d, abs(offsets[si, d])]
         rhs[i] = c
+        kvec[i] = c
         for j in range(i + 1):
             sj = nb_off[j]
             c = 1.0
@@ -86,9 +88,12 @@ def _solve_one(anom_flat, seen_flat, coords, shape, strides, offsets, tables, k,
             acc -= cov[m, i] * rhs[m]
         rhs[i] = acc / cov[i, i]
     est = 0.0
+    explained = 0.0
     for i in range(count):
         est += rhs[i] * nb_val[i]
-    return est
+        explained += rhs[i] * kvec[i]
+    # posterior (analysis) variance over the signal variance: 1 − kᵀ(K + R)⁻¹k
+    return est, min(1.0, max(0.0, 1.0 - explained))
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -96,6 +101,7 @@ def _oi_targets(anom_flat, seen_flat, targets, shape, strides, offsets, tables, 
                 ridge):  # pragma: no cover - compiled
     n = targets.shape[0]
     out = np.zeros(n)
+    var = np.ones(n)
     block = 4096
     n_blocks = (n + block - 1) // block
     ndim = shape.shape[0]
@@ -104,15 +110,17 @@ def _oi_targets(anom_flat, seen_flat, targets, shape, strides, offsets, tables, 
         nb_off = np.empty(k, dtype=np.int64)
         cov = np.empty((k, k))
         rhs = np.empty(k)
+        kvec = np.empty(k)
         coords = np.empty(ndim, dtype=np.int64)
         for p in range(b * block, min(n, (b + 1) * block)):
             rest = targets[p]
             for d in range(ndim):
                 coords[d] = rest // strides[d]
                 rest -= coords[d] * strides[d]
-            out[p] = _solve_one(anom_flat, seen_flat, coords, shape, strides, offsets,
-                                tables, k, ridge, nb_val, nb_off, cov, rhs)
-    return out
+            out[p], var[p] = _solve_one(anom_flat, seen_flat, coords, shape, strides,
+                                        offsets, tables, k, ridge, nb_val, nb_off, cov, rhs,
+                                        kvec)
+    return out, var
 
 
 # numba's fallback "workqueue" threading layer (used when neither OpenMP nor TBB is found)
@@ -134,7 +142,8 @@ def _launch(*args):
 
 def oi_lattice(anomalies: np.ndarray, scales: "tuple[float, ...]", *,
                noise_ratio: float = 0.05, n_neighbors: int = 16,
-               targets: "np.ndarray | None" = None, cutoff: float = CUTOFF) -> np.ndarray:
+               targets: "np.ndarray | None" = None, cutoff: float = CUTOFF,
+               return_variance: bool = False) -> Any:
     """Local Gaussian OI of gridded anomalies, leave-one-out.
 
     Args:
@@ -145,11 +154,15 @@ def oi_lattice(anomalies: np.ndarray, scales: "tuple[float, ...]", *,
         n_neighbors: observations used per estimated point (the nearest in scaled distance).
         targets: boolean grid, where to estimate (default: everywhere).
         cutoff: neighbours within this scaled distance only.
+        return_variance: also return the posterior (analysis) error variance of each estimate
+            over the signal variance, ``1 − kᵀ(K + R)⁻¹k`` from the same solve (1 where nothing
+            is estimated or no observation is near; at observed points, without the point's
+            own observation, like the estimate).
 
     Returns:
         The estimated anomaly at the targets (0 elsewhere and where no observation is within
         the cutoff). A point's own observation is never used (so at observed points it is the
-        leave-one-out estimate).
+        leave-one-out estimate). With ``return_variance``: ``(estimate, variance)``.
     """
     values = np.asarray(anomalies, dtype=np.float64)
     if len(scales) != values.ndim:
@@ -159,13 +172,12 @@ def oi_lattice(anomalies: np.ndarray, scales: "tuple[float, ...]", *,
         raise InputError(f"scales and noise_ratio must be > 0 and n_neighbors ≥ 1, got "
                          f"{scales}, {noise_ratio}, {n_neighbors}")
     out = np.zeros(values.shape)
-    if values.size == 0:
-        return out
+    var = np.ones(values.shape)
     seen = np.isfinite(values)
     where = np.ones(values.shape, bool) if targets is None else np.asarray(targets, bool)
     flat_targets = np.flatnonzero(where)
-    if flat_targets.size == 0 or not seen.any():
-        return out
+    if values.size == 0 or flat_targets.size == 0 or not seen.any():
+        return (out, var) if return_variance else out
     offsets = stencil(tuple(float(s) for s in scales), cutoff)
     reach = int(np.abs(offsets).max(initial=0))
     steps = np.arange(2 * reach + 1, dtype=np.float64)
@@ -173,11 +185,14 @@ def oi_lattice(anomalies: np.ndarray, scales: "tuple[float, ...]", *,
     shape = np.asarray(values.shape, dtype=np.int64)
     strides = np.asarray([int(np.prod(values.shape[d + 1:])) for d in range(values.ndim)],
                          dtype=np.int64)
-    est = _launch(np.where(seen, values, 0.0).ravel(), seen.ravel(),
-                  flat_targets.astype(np.int64), shape, strides, offsets, tables,
-                  int(n_neighbors), float(noise_ratio))
+    est, post = _launch(np.where(seen, values, 0.0).ravel(), seen.ravel(),
+                        flat_targets.astype(np.int64), shape, strides, offsets, tables,
+                        int(n_neighbors), float(noise_ratio))
     out.ravel()[flat_targets] = est
-    return out
+    if not return_variance:
+        return out
+    var.ravel()[flat_targets] = post
+    return out, var
 
 
 __all__ = ["oi_lattice"]
