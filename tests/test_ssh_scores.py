@@ -47,7 +47,8 @@ def test_nrmse_known_values():
         (truth ** 2).mean(("lat", "lon")))
     np.testing.assert_allclose(s.daily.values, day.values)
     assert s.sigma == pytest.approx(float(day.std()))
-    assert s.mu == pytest.approx(1 - metrics.rmse(noisy, truth) / float(np.sqrt((truth ** 2).mean())))
+    rms = float(np.sqrt((truth ** 2).mean()))
+    assert s.mu == pytest.approx(1 - metrics.rmse(noisy, truth) / rms)
     assert metrics.nrmse_score is nrmse_score
 
 
@@ -85,7 +86,7 @@ def test_psd_perfect_and_useless_maps():
     truth = _random_field(nt=32, nx=32)
     perfect = psd_scores(truth, truth)
     assert (perfect.status_x, perfect.status_t) == ("resolved_to_grid", "resolved_to_grid")
-    assert perfect.lambda_x == pytest.approx(0.1 * 32 / 15)     # the shortest kept: 15/32 cycles/step
+    assert perfect.lambda_x == pytest.approx(0.1 * 32 / 15)   # shortest kept: 15/32 cycles/step
     zero = psd_scores(truth * 0, truth)
     assert zero.status_x == "unresolved" and np.allclose(zero.score, 0.0)
     bad = truth.copy()

@@ -260,7 +260,7 @@ def duacs_oi(tracks: xr.Dataset, like: xr.DataArray, *, space_scale_km: "float |
              "scales_chosen_on": chosen, "n_neighbors": int(n_neighbors)}
     return xr.Dataset(
         {"ssh": (grid.dims, ssh, {"units": "m", "long_name": "OI sea level anomaly",
-                                               "standard_name": "sea_surface_height_above_sea_level"}),
+                                  "standard_name": "sea_surface_height_above_sea_level"}),
          "ssh_error": (grid.dims, err,
                        {"units": "m", "long_name": "OI analysis error standard deviation"})},
         coords=coords, attrs=attrs)
