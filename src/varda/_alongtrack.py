@@ -160,8 +160,8 @@ def inside(tracks: Tracks, grid: Grid, *, what: str = "tracks", period: bool = T
     lo, hi = grid.lon[0], grid.lon[-1]
     centre = (lo + hi) / 2
     lon = centre + (tracks.lon - centre + 180.0) % 360.0 - 180.0   # nearest to the grid
-    hx = (grid.lon[1] - grid.lon[0]) / 2
-    hy = (grid.lat[1] - grid.lat[0]) / 2
+    hx = 0.51 * (grid.lon[1] - grid.lon[0])          # the edge cells, with rounding slack
+    hy = 0.51 * (grid.lat[1] - grid.lat[0])
     ht = (grid.t[1] - grid.t[0]) / 2 if grid.t.size > 1 else 0.5
     late = (tracks.t < grid.t[0] - ht) | (tracks.t > grid.t[-1] + ht)
     if late.all():

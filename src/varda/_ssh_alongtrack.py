@@ -61,7 +61,8 @@ def _segments(tr: Tracks, length_km: "float | None", min_segments: int
 
 def along_track_scores(estimate: xr.DataArray, tracks: xr.Dataset, *, variable: str = "sla",
                        segment_km: "float | None" = None, threshold: float = 0.5,
-                       min_segments: int = 8) -> AlongTrackScores:
+                       min_segments: int = 8, time_offset_days: float = 0.0
+                       ) -> AlongTrackScores:
     """Scores of a map against withheld along-track data (2021a challenge).
 
     The map is interpolated linearly in (time, lat, lon) onto every measurement. µ = 1 −
@@ -77,6 +78,8 @@ def along_track_scores(estimate: xr.DataArray, tracks: xr.Dataset, *, variable: 
             inside the map's box and period.
         segment_km: segment length (default 1000 km as the challenge, shortened by 10 %
             steps until ``min_segments`` segments fit in the tracks).
+        time_offset_days: the instant each map stands for, after its time label (0.5 for
+            daily fields labelled at the start of their day).
 
     Returns:
         :class:`AlongTrackScores`.
@@ -84,9 +87,10 @@ def along_track_scores(estimate: xr.DataArray, tracks: xr.Dataset, *, variable: 
     grid = read_grid(estimate, what="the map")
     tr = inside(read_tracks(tracks, variable=variable), grid)
     values = np.asarray(grid.like.values, np.float64)
-    interp = RegularGridInterpolator((grid.t, grid.lat, grid.lon), values, method="linear",
+    t_map = grid.t + float(time_offset_days)
+    interp = RegularGridInterpolator((t_map, grid.lat, grid.lon), values, method="linear",
                                      bounds_error=False, fill_value=None)
-    pts = np.stack([np.clip(tr.t, grid.t[0], grid.t[-1]),
+    pts = np.stack([np.clip(tr.t, t_map[0], t_map[-1]),
                     np.clip(tr.lat, grid.lat[0], grid.lat[-1]),
                     np.clip(tr.lon, grid.lon[0], grid.lon[-1])], axis=1)
     m = interp(pts)

@@ -12,7 +12,7 @@ from varda.baselines import duacs_cross_validate, duacs_oi
 from varda.errors import InputError
 from varda.ssh_scores import nrmse_score
 
-SCALES = dict(space_scale_km=55.0, time_scale_days=8.0)
+SCALES = dict(space_scale_km=55.0, time_scale_days=8.0, representativity_std=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def test_oi_beats_zero_and_nearest_neighbour(case):
     oi = duacs_oi(tr, like, n_neighbors=96, **SCALES)
     assert tr.identical(before)                       # the input is not modified
     assert set(oi.data_vars) == {"ssh", "ssh_error"} and oi.ssh.dims == like.dims
-    assert oi.attrs["scales_chosen_on"] == "given"
+    assert oi.attrs["parameters_chosen_on"] == "given"
     t = (tr.time - like.time[0]).values / np.timedelta64(1, "D")
     near = NearestNDInterpolator(np.stack([tr.lon.values, tr.lat.values, t / 10], 1),
                                  tr.sla.values)
@@ -66,14 +66,31 @@ def test_scales_chosen_on_withheld_tracks_are_near_the_truth(case):
     best, table = duacs_cross_validate(tr, like, space_scales_km=[15, 30, 60, 120, 240],
                                        time_scales_days=[1, 3, 8, 25], n_neighbors=64,
                                        max_points=256)
-    assert table.dims == ("space_scale_km", "time_scale_days")
+    assert table.dims == ("space_scale_km", "time_scale_days", "error_ratio")
     assert best["space_scale_km"] in (30, 60) and best["time_scale_days"] in (3, 8)
     assert float(table.min()) == pytest.approx(float(table.sel(
-        space_scale_km=best["space_scale_km"], time_scale_days=best["time_scale_days"])))
+        space_scale_km=best["space_scale_km"], time_scale_days=best["time_scale_days"]).min()))
+    assert int(table.notnull().sum()) < table.size       # a staged search, not the full grid
+    assert best["representativity_std"] >= 0 and best["noise_std"] == pytest.approx(0.01, rel=0.25)
     one = tr.where(tr.satellite == 0, drop=True)      # one satellite: withheld track pieces
     best1, _ = duacs_cross_validate(one, like, space_scales_km=[15, 60, 240],
                                     time_scales_days=[1, 8], n_neighbors=32, max_points=128)
     assert best1["space_scale_km"] == 60
+
+
+def test_parameters_chosen_when_not_given_and_time_offset(case):
+    like, _, tr = case
+    short = like.isel(time=slice(10, 14))
+    oi = duacs_oi(tr, short, space_scales_km=[30, 60], time_scales_days=[3, 8],
+                  error_ratios=[0.0, 0.1], n_neighbors=32)
+    assert oi.attrs["parameters_chosen_on"] == "withheld tracks"
+    assert oi.attrs["space_scale_km"] in (30, 60) and oi.attrs["time_scale_days"] in (3, 8)
+    half = np.timedelta64(12, "h")
+    kw = dict(n_neighbors=32, noise_std=0.01, **SCALES)
+    a = duacs_oi(tr, short, time_offset_days=0.5, **kw)
+    b = duacs_oi(tr, short.assign_coords(time=short.time + half), **kw)
+    np.testing.assert_allclose(a.ssh.values, b.ssh.values)
+    assert not np.allclose(a.ssh.values, duacs_oi(tr, short, **kw).ssh.values)
 
 
 def test_bad_input(case):
@@ -85,7 +102,10 @@ def test_bad_input(case):
     with pytest.raises(InputError, match="noise_std must be a positive"):
         duacs_oi(tr, like, noise_std=-1.0, **SCALES)
     with pytest.raises(InputError, match="space_scale must be a positive"):
-        duacs_oi(tr, like, space_scale_km=0.0, time_scale_days=5.0)
+        duacs_oi(tr, like, space_scale_km=0.0, time_scale_days=5.0, representativity_std=0.0)
+    with pytest.raises(InputError, match="representativity_std must be"):
+        duacs_oi(tr, like, space_scale_km=50.0, time_scale_days=5.0,
+                 representativity_std=float("nan"))
     with pytest.raises(InputError, match="must be an xarray.Dataset"):
         duacs_oi(tr.sla, like, **SCALES)
     with pytest.raises(InputError, match="dims time, lat, lon"):
