@@ -10,7 +10,8 @@ Reports, side by side on the same data:
 * the default against one solve per grid point with 32 neighbours (the classic local OI), on
   the first 60 days, interleaved: time ratio and RMSE ratio;
 * the RMSE of the OI with the scales chosen on withheld tracks against the OI with the scales
-  that are best against the truth (what a data-challenge OI tuned on the truth would get).
+  that are best against the truth (what a data-challenge OI tuned on the truth would get;
+  same noise and representativity error).
 
 Usage::
 
@@ -76,7 +77,8 @@ def main() -> None:
     for L in table.space_scale_km.values:
         for T in table.time_scale_days.values:
             o = duacs_oi(tr, short, space_scale_km=float(L), time_scale_days=float(T),
-                         noise_std=best["noise_std"])
+                         noise_std=best["noise_std"],
+                         representativity_std=best["representativity_std"])
             tuned[(float(L), float(T))] = nrmse_score(o.ssh, truth.isel(time=slice(0, 60))).rmse
     (L, T), r = min(tuned.items(), key=lambda kv: kv[1])
     res["truth_tuned_60d"] = {"space_scale_km": L, "time_scale_days": T, "rmse": r,

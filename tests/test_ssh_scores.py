@@ -122,6 +122,15 @@ def test_along_track_lambda_x_grows_with_smoothing(eddy_case):
     assert 20 < lx[0] < lx[1] < 400
 
 
+def test_along_track_time_offset(eddy_case):
+    _, truth, withheld = eddy_case
+    earlier = truth.assign_coords(time=truth.time - np.timedelta64(12, "h"))
+    a = along_track_scores(truth, withheld)
+    assert along_track_scores(earlier, withheld, time_offset_days=0.5).rmse == \
+        pytest.approx(a.rmse)
+    assert along_track_scores(earlier, withheld, time_offset_days=0.25).rmse > 1.5 * a.rmse
+
+
 def test_along_track_bad_input(eddy_case):
     _, truth, withheld = eddy_case
     moved = withheld.assign_coords(lat=withheld.lat + 5)

@@ -2,6 +2,7 @@
 public as :func:`varda.ssh_scores.along_track_scores` (and in :mod:`varda.metrics`)."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -85,9 +86,10 @@ def along_track_scores(estimate: xr.DataArray, tracks: xr.Dataset, *, variable: 
         :class:`AlongTrackScores`.
     """
     grid = read_grid(estimate, what="the map")
+    grid = dataclasses.replace(grid, t=grid.t + float(time_offset_days))
     tr = inside(read_tracks(tracks, variable=variable), grid)
     values = np.asarray(grid.like.values, np.float64)
-    t_map = grid.t + float(time_offset_days)
+    t_map = grid.t
     interp = RegularGridInterpolator((t_map, grid.lat, grid.lon), values, method="linear",
                                      bounds_error=False, fill_value=None)
     pts = np.stack([np.clip(tr.t, t_map[0], t_map[-1]),
