@@ -105,3 +105,24 @@ def test_concurrent_calls_survive_numbas_workqueue_layer():
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
+
+
+def test_a_launch_keeps_torchs_thread_count():
+    """numba's OpenMP layer sets the calling thread's OpenMP thread count, which torch reads as
+    its intra-op thread count; the OI background must leave it as the caller set it (a fresh process, so
+    that the first launch, which starts numba's threading layer, is the one checked)."""
+    import subprocess
+    import sys
+    code = ("import torch, numpy as np, varda\n"
+            "torch.set_num_threads(1)\n"
+            "from varda.array.background.field import background\n"
+            "from varda.datasets.osse import make_sst_osse\n"
+            "y = make_sst_osse('tiny', seed=12).obs.values.astype(np.float32)\n"
+            "spec = varda.load('sst-osse').meta['background']\n"
+            "for _ in range(2):\n"
+            "    background(y, 0, spec)\n"
+            "    assert torch.get_num_threads() == 1, torch.get_num_threads()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**__import__("os").environ, "OMP_NUM_THREADS": "2",
+                               "NUMBA_NUM_THREADS": "2"})
+    assert proc.returncode == 0, proc.stderr[-2000:]

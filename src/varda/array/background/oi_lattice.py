@@ -18,6 +18,7 @@ on how the grid is cut into blocks (the stencil is translation-invariant; a bloc
 """
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
@@ -131,6 +132,18 @@ _THREADSAFE: "bool | None" = None
 
 
 def _launch(*args):
+    # numba's OpenMP layer sets the calling thread's OpenMP thread count, which is also torch's
+    # intra-op thread count: keep the caller's (a fill's solver, a test's setting) as it was
+    torch = sys.modules.get("torch")
+    n_threads = torch.get_num_threads() if torch is not None else None
+    try:
+        return _launch_kernel(*args)
+    finally:
+        if torch is not None and torch.get_num_threads() != n_threads:
+            torch.set_num_threads(n_threads)
+
+
+def _launch_kernel(*args):
     global _THREADSAFE
     if _THREADSAFE:
         return _oi_targets(*args)
