@@ -165,5 +165,5 @@ def test_l96_model_on_a_lat_lon_field_says_what_the_model_is(l96_path):
         sst.varda.fill(l96_path)
     msg = str(e.value)
     assert "model of (time, site)" in msg and "(time, lat, lon)" in msg
-    assert "dims={'site': '<dim>'}" in msg
+    assert "dims={'site': 'lat'}" in msg
     assert "--dims site=lat" in e.value.cli_message and "dims={" not in e.value.cli_message
