@@ -57,10 +57,11 @@ def _model(args, obs, log):
     return varda.load(SHIPPED), 0.0, f"shipped model {SHIPPED!r}"
 
 
-def _figures(out: Path, truth, obs, fields: dict, model, day: int) -> list[Path]:
+def _figures(out: Path, truth, obs, fields: dict, model, origin: str, day: int) -> list[Path]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FormatStrFormatter
 
     paths = []
     t = truth.isel(time=day)
@@ -68,17 +69,25 @@ def _figures(out: Path, truth, obs, fields: dict, model, day: int) -> list[Path]
         [(k, v.isel(time=day)) for k, v in fields.items() if k in ("varda", "DINEOF")]
     lo, hi = float(np.nanpercentile(t, 1)), float(np.nanpercentile(t, 99))
     fig, axs = plt.subplots(2, 3, figsize=(13, 7), constrained_layout=True)
-    for ax, (title, f) in zip(axs.flat, panels):
-        im = ax.pcolormesh(f.values, vmin=lo, vmax=hi, cmap="RdYlBu_r")
+    for ax, (title, f) in zip(axs.flat, panels):   # on longitude / latitude, with units
+        f.plot.pcolormesh(ax=ax, x="lon", y="lat", vmin=lo, vmax=hi, cmap="RdYlBu_r",
+                          add_colorbar=False)
         ax.set_title(title)
-    fig.colorbar(im, ax=axs[0, :].tolist(), label="SST (°C)", shrink=0.8)
+    fig.colorbar(axs[0, 0].collections[0], ax=axs[0, :].tolist(), label="SST (°C)", shrink=0.8)
     for ax, k in zip(axs.flat[4:], ("varda", "DINEOF")):
-        err = fields[k].isel(time=day) - t
-        im2 = ax.pcolormesh(err.values, vmin=-1.5, vmax=1.5, cmap="RdBu_r")
+        err = (fields[k].isel(time=day) - t).assign_attrs(units="°C")
+        err.plot.pcolormesh(ax=ax, x="lon", y="lat", vmin=-1.5, vmax=1.5, cmap="RdBu_r",
+                            add_colorbar=False)
         ax.set_title(f"{k} − truth")
-    fig.colorbar(im2, ax=axs[1, 1:].tolist(), label="error (°C)", shrink=0.8)
-    fig.suptitle(f"day {day}")
+    fig.colorbar(axs[1, 1].collections[0], ax=axs[1, 1:].tolist(), label="error (°C)",
+                 shrink=0.8)
+    date = np.datetime_as_string(t.time.values, unit="D") if "time" in t.coords else f"day {day}"
+    fig.suptitle(f"SST OSSE, {date}: 70 % of the ocean under clouds")
     paths.append(out / "maps.png")
+    fig.savefig(paths[-1], dpi=90)
+    plt.close(fig)
+    fig = fields["varda"].varda.plot(time=day)       # what users get for their own fills
+    paths.append(out / "fill.png")
     fig.savefig(paths[-1], dpi=90)
     plt.close(fig)
     hist = model.meta.get("training", {}).get("history") or []
@@ -91,6 +100,11 @@ def _figures(out: Path, truth, obs, fields: dict, model, day: int) -> list[Path]
         ax.set_xlabel("epoch")
         ax.set_ylabel("MSE (normalised units)")
         ax.set_yscale("log")
+        for fmt in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+            fmt(FormatStrFormatter("%.3g"))      # plain numbers, not 2.1×10⁰
+        ax.set_title(f"training of the {origin}" + (
+            " (its recorded history; not trained in this run)" if "shipped" in origin else ""),
+            fontsize=9)
         ax.legend()
         paths.append(out / "training_curve.png")
         fig.savefig(paths[-1], dpi=90)
@@ -133,7 +147,7 @@ def run_sst_demo(args: argparse.Namespace) -> int:
     for k, r in sorted(rows.items(), key=lambda kv: kv[1]):
         table.append(f"| {k} | {r:.3f} | {r / rows['varda']:.2f} | {times[k]:.1f} |")
     nc = varda.to_netcdf(filled.rename("sst"), out / "sst_filled.nc", overwrite=True)
-    figs = _figures(out, truth, obs, fields, model, day=int(truth.sizes["time"]) // 2)
+    figs = _figures(out, truth, obs, fields, model, origin, day=int(truth.sizes["time"]) // 2)
     (out / "table.md").write_text("\n".join(table) + "\n")
     (out / "scores.json").write_text(json.dumps(
         {"rmse": rows, "time_s": times, "model": origin, "train_s": round(train_s, 1),

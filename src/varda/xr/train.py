@@ -25,6 +25,7 @@ from varda.errors import InputError
 from varda.xr.axes import check_coords, check_time_sorted, map_axes, ordered, time_dim
 from varda.xr.masks import as_broadcastable, static_mask
 from varda.xr.training.autoconfig import Plan, em_pca, plan_from_data
+from varda.xr.training.budget import hidden_width, plan_work
 from varda.xr.training.holdouts import HELD_OUT, BorrowedClouds, MarkedHoldout, held_out_marks
 from varda.xr.training.splits import time_blocks
 
@@ -169,10 +170,15 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
         dims: ``{model_axis: dim}`` where names and CF axes do not say it.
         mask: static mask as in :func:`varda.fill`.
         stride: step between training patches per model axis (default: half a patch).
-        epochs: training epochs (default 30 of 20 batches each in automatic mode, else 20).
+        epochs: training epochs (default 20; in automatic mode the work is planned, see
+            ``max_time``; giving ``epochs`` or ``steps_per_epoch`` there fixes it yourself).
         seed: seeds everything (splits, holdouts, weights, batches).
         first_guess_epochs: epochs of a learned first guess (supervised models only).
-        max_time: seconds for the whole training (shared between candidates); the model
+        max_time: in automatic mode, the time budget in seconds on 2 CPU cores (default
+            150) that, with the data size, sets a *fixed* number of steps per candidate
+            (:mod:`varda.xr.training.budget`; the same on any machine and under any load;
+            ``meta["training"]["budget"]`` says how it was chosen). For a given model, a
+            wall-clock cap on the whole training (shared between candidates); the model
             keeps the iteration count K it was validated at (``model.n_iter``).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         progress: tqdm progress bars.
@@ -196,8 +202,14 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
             raise InputError(f"unknown candidates {sorted(unknown)}; valid: {sorted(cands)}")
         cands = {k: v for k, v in cands.items() if k in candidates}
     auto = plan is not None
+    # automatic work: fixed steps from the data size and max_time (a budget, not a wall cap)
+    work = ({"max_time": max_time, "n_candidates": len(cands)}
+            if auto and epochs is None and "steps_per_epoch" not in fit_options else None)
+    if work is not None:
+        max_time = None
     if auto:
-        fit_options.setdefault("steps_per_epoch", AUTO_STEPS)
+        if work is None:
+            fit_options.setdefault("steps_per_epoch", AUTO_STEPS)
         fit_options.setdefault("patience", AUTO_PATIENCE)
         fit_options.setdefault("batch_size", 16)
         fit_options.setdefault("lr", 2e-3)
@@ -219,7 +231,7 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
         m = _train_one(da, m, cname, truth=truth, dims=dims, mask=mask, stride=stride,
                        epochs=epochs, seed=seed, first_guess_epochs=first_guess_epochs,
                        max_time=budget, device=device, progress=progress,
-                       val_fraction=val_fraction, **fit_options)
+                       val_fraction=val_fraction, work=work, **fit_options)
         trained[cname] = m
         tr = m.meta["training"]
         results[cname] = {"val_mse": float(tr["best_val_mse"]), "n_iter": m.n_iter,
@@ -250,7 +262,8 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
 
 def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask, stride,
                epochs: int, seed: int, first_guess_epochs, max_time, device, progress,
-               val_fraction: float, **fit_options: Any) -> VarModel:
+               val_fraction: float, work: "dict | None" = None,
+               **fit_options: Any) -> VarModel:
     """Train one model (in place) on time-block splits; returns it with its training record."""
     name = da.name if da.name is not None else "data"
     mode = fit_options.get("mode", "joint")
@@ -347,6 +360,12 @@ def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask, 
         holdout = MarkedHoldout() if marks is not None else BorrowedClouds(m_tr)
     elif holdout is None:
         holdout = 0.2
+    if work is not None:      # automatic mode: the fixed work of this candidate
+        w = plan_work(len(y_tr), patch_points=int(np.prod(m.patch_shape)), n_iter=m.n_iter,
+                      hidden=hidden_width(m.config), n_candidates=work["n_candidates"],
+                      batch_size=int(fit_options.get("batch_size", 16)),
+                      max_time=work["max_time"], max_steps=AUTO_EPOCHS * AUTO_STEPS)
+        epochs, fit_options["steps_per_epoch"] = w.epochs, w.steps_per_epoch
     if cname == "eof" and truth is None:
         _init_eof(m, y_tr, m_tr, seed)
     fg_history = None
@@ -360,6 +379,8 @@ def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask, 
                   max_time=max_time, device=device, progress=progress,
                   val_fraction=val_fraction if val is None else 0.1, **fit_options)
     tr = m.meta["training"]
+    if work is not None:
+        tr["budget"] = w.card()
     if fg_history is not None:
         tr["first_guess_history"] = fg_history
     best_k = history[tr["best_epoch"] - 1]["n_iter"] if history else m.n_iter
