@@ -72,13 +72,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="add a learned first guess (a ConvGRU smoother along the first axis, "
                         "which must be time), trained first; needs --truth-var")
     p.add_argument("--epochs", type=int, default=None,
-                   help="training epochs (default 30 × 12 batches per candidate in automatic "
-                        "mode, else 20)")
+                   help="training epochs (default: automatic mode plans a fixed number of "
+                        "steps from the data size and --max-time; else 20)")
     p.add_argument("--batch-size", type=int, default=16, help="patches per step (16)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate")
     p.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
-                   help="stop after this much training time (the model keeps the iteration "
-                        "count it was validated at)")
+                   help="automatic mode: the time budget (on 2 CPU cores, default 150) the "
+                        "fixed work is planned from, the same under any load; with model "
+                        "options: stop after this much training time (the model keeps the "
+                        "iteration count it was validated at)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                    help="training device (auto: GPU if present)")
