@@ -25,7 +25,7 @@ from varda.errors import InputError
 from varda.xr.axes import check_coords, check_time_sorted, map_axes, ordered, time_dim
 from varda.xr.masks import as_broadcastable, static_mask
 from varda.xr.training.autoconfig import Plan, em_pca, plan_from_data
-from varda.xr.training.budget import hidden_width, plan_work
+from varda.xr.training.budget import convolved_points, hidden_width, plan_work
 from varda.xr.training.holdouts import HELD_OUT, BorrowedClouds, MarkedHoldout, held_out_marks
 from varda.xr.training.splits import time_blocks
 
@@ -361,7 +361,8 @@ def _train_one(da: xr.DataArray, m: VarModel, cname: str, *, truth, dims, mask, 
     elif holdout is None:
         holdout = 0.2
     if work is not None:      # automatic mode: the fixed work of this candidate
-        w = plan_work(len(y_tr), patch_points=int(np.prod(m.patch_shape)), n_iter=m.n_iter,
+        w = plan_work(len(y_tr), patch_points=convolved_points(m.config, m.patch_shape),
+                      n_iter=m.n_iter,
                       hidden=hidden_width(m.config), n_candidates=work["n_candidates"],
                       batch_size=int(fit_options.get("batch_size", 16)),
                       max_time=work["max_time"], max_steps=AUTO_EPOCHS * AUTO_STEPS)

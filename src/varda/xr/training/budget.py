@@ -30,11 +30,12 @@ MIN_STEPS = 24
 #: epochs (a validation each), at most and at least
 MAX_EPOCHS = 30
 MIN_EPOCHS = 6
-#: cost model: seconds per (sample × patch point × solver iteration) of one training step on 2
-#: CPU cores (ConvLSTM solver and bilinear U-Net / EOF prior of 12 channels, first-order
-#: unrolled gradients). From the year SST OSSE (patch 11 × 48 × 48, batch 16, K ramped to 6):
-#: 2 × 360 steps with validation in about 120 s on 2 unloaded cores. The hidden width scales it
-SECONDS_PER_POINT_ITER = 1.0e-7
+#: cost model: seconds per (sample × convolved patch point × solver iteration) of one training
+#: step on 2 CPU cores (ConvLSTM solver and bilinear U-Net / EOF prior of 12 channels,
+#: first-order unrolled gradients; a time window folded into channels is not counted). From
+#: the year SST OSSE (11 steps folded, 48 × 48, batch 16, K ramped to 6): 2 × 360 steps with
+#: validation in about 120 s on 2 unloaded cores. The hidden width scales it
+SECONDS_PER_POINT_ITER = 1.0e-6
 #: hidden width the cost model was measured at
 COST_HIDDEN = 12
 
@@ -80,6 +81,16 @@ def plan_work(n_patches: int, *, patch_points: int, n_iter: int, hidden: int,
     return Work(epochs=epochs, steps_per_epoch=spe, steps=epochs * spe, reason=reason)
 
 
+def convolved_points(config: dict, patch_shape: "tuple[int, ...] | list[int]") -> int:
+    """Points a convolution of the model runs over: the patch, less an axis folded into the
+    channels (``{"type": "fold", "axis": a}`` solver or prior)."""
+    points = int(math.prod(patch_shape))
+    for part in (config.get("solver", {}), config.get("prior", {})):
+        if isinstance(part, dict) and part.get("type") == "fold":
+            return points // max(1, int(patch_shape[int(part.get("axis", 0))]))
+    return points
+
+
 def hidden_width(config: dict) -> int:
     """The largest ``hidden`` width in a model config (nested solver/prior parts), else 12."""
     found: list[int] = []
@@ -95,4 +106,4 @@ def hidden_width(config: dict) -> int:
     return max(found, default=COST_HIDDEN)
 
 
-__all__ = ["hidden_width", "Work", "plan_work", "seconds_per_step", "DEFAULT_MAX_TIME", "PASSES"]
+__all__ = ["convolved_points", "hidden_width", "Work", "plan_work", "seconds_per_step", "DEFAULT_MAX_TIME", "PASSES"]
