@@ -106,4 +106,5 @@ def hidden_width(config: dict) -> int:
     return max(found, default=COST_HIDDEN)
 
 
-__all__ = ["convolved_points", "hidden_width", "Work", "plan_work", "seconds_per_step", "DEFAULT_MAX_TIME", "PASSES"]
+__all__ = ["convolved_points", "hidden_width", "Work", "plan_work", "seconds_per_step",
+           "DEFAULT_MAX_TIME", "PASSES", "MIN_STEPS", "SECONDS_PER_POINT_ITER"]
