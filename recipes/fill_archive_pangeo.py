@@ -10,15 +10,17 @@ On a Pangeo hub (an existing dask-gateway / dask.distributed cluster, data on ob
 
 With no ``--address`` it runs locally: a ``LocalCluster`` of 2 workers, and (with no
 ``--archive``) a demo archive cut from the NOAA SST anomalies shipped with ``eofs``, one NetCDF
-file per decade with 35 % of the ocean hidden; with no ``--model`` it trains a small model on
-the archive's own observations for ``--train-epochs`` (self-supervised) and fills with it.
+file per decade with 35 % of the ocean hidden; with no ``--model`` it trains one with
+``varda.train`` defaults on the archive's own observations (self-supervised) and fills with
+it, keeping the observations (the model's default).
 
 The steps are the ones to copy into a notebook:
 
 1. ``Client(address)`` - every dask computation below runs on the cluster;
 2. ``xr.open_mfdataset(files, chunks=...)`` - the archive stays lazy (remote files through
    fsspec, ``engine="h5netcdf"``);
-3. ``ds.sst.varda.fill(model)`` - lazy; the task graph carries the model's path and sha256,
+3. ``model = varda.train(ds.sst.load())`` once (or a saved model / a shipped name), then
+   ``ds.sst.varda.fill(model)`` - lazy, observations kept; the task graph carries the model's path and sha256,
    each worker loads it once (on its GPU if it has one);
 4. ``varda.to_zarr(filled, url, storage_options=...)`` - computed and written region by region.
 """
@@ -60,28 +62,16 @@ def open_archive(archive: str, chunks: dict, storage_options: "dict | None") -> 
     return xr.open_mfdataset(sorted(glob.glob(archive)), combine="by_coords", chunks=chunks)
 
 
-def train_small_model(sst: xr.DataArray, workdir: Path, epochs: int, seconds: float) -> str:
-    """A small (time, lat, lon) model fitted on random crops of the data's own observations."""
-    import torch
-
-    cfg = {"prior": {"type": "unet", "ndim": 3, "hidden": 8, "pool": [1, 2, 2]},
-           "solver": {"type": "lstm", "ndim": 3, "hidden": 8},
-           "axes": ["time", "lat", "lon"], "patch_shape": [8, 16, 16], "n_iter": 4,
-           "second_order": False}  # truncated gradients: cheap enough for a demo
-    data = sst.transpose("time", ...).values.astype(np.float32)
-    rng = np.random.default_rng(0)
-    crops = []
-    for _ in range(64):
-        t, y, x = (rng.integers(0, data.shape[i] - cfg["patch_shape"][i] + 1) for i in range(3))
-        crops.append(data[t:t + 8, y:y + 16, x:x + 16])
-    y = torch.from_numpy(np.stack(crops))[:, None]
-    mask = torch.isfinite(y)
-    model = varda.build_model(cfg).set_normalization(float(np.nanmean(data)),
-                                                      float(np.nanstd(data)))
-    varda.core.fit(model, None, torch.nan_to_num(y), mask, epochs=epochs, batch_size=16,
-                   max_time=seconds, progress=False, device="cpu")
-    model.save(workdir / "sst-small")
-    return str(workdir / "sst-small.json")
+def train_model(sst: xr.DataArray, workdir: Path, epochs: "int | None",
+                max_time: "float | None") -> str:
+    """``varda.train`` defaults on the archive's own observations (self-supervised: an OI
+    background plus a learned correction, chosen on held-out observations; a fixed amount of
+    work planned from the data size and ``max_time``), saved so that workers can load it."""
+    model = varda.train(sst, epochs=epochs, max_time=max_time, seed=0, progress=False)
+    tr = model.meta["training"]
+    print(f"trained {tr['chosen']!r} at K = {model.n_iter} "
+          f"({tr['total_wall_time_s']:.0f} s; {tr.get('budget', {}).get('reason', '')})")
+    return str(model.save(workdir / "sst-trained"))
 
 
 def main(argv: "list[str] | None" = None) -> int:
@@ -89,11 +79,14 @@ def main(argv: "list[str] | None" = None) -> int:
     p.add_argument("--address", help="dask scheduler address (default: a local 2-worker cluster)")
     p.add_argument("--archive", help="glob of NetCDF files or a Zarr store (local or URL)")
     p.add_argument("--var", default="sst")
-    p.add_argument("--model", help="checkpoint path or pretrained name (default: train a small one)")
+    p.add_argument("--model", help="checkpoint path or pretrained name (default: train one "
+                   "with varda.train)")
     p.add_argument("--out", help="output Zarr store, local path or URL (s3://…)")
     p.add_argument("--chunks", default="time=20", help="dask chunks, e.g. time=120")
-    p.add_argument("--train-epochs", type=int, default=30, help="epochs of the demo model")
-    p.add_argument("--train-seconds", type=float, default=60.0, help="time cap of its training")
+    p.add_argument("--train-epochs", type=int, default=None,
+                   help="epochs per candidate (default: the work varda.train plans)")
+    p.add_argument("--train-seconds", type=float, default=None,
+                   help="varda.train's time budget (max_time; default its own, 150 s)")
     p.add_argument("--storage-options", default=None,
                    help='JSON fsspec options, e.g. \'{"anon": false}\'')
     args = p.parse_args(argv)
@@ -117,10 +110,10 @@ def main(argv: "list[str] | None" = None) -> int:
     try:
         archive = args.archive or demo_archive(workdir)
         ds = open_archive(archive, chunks, storage)
-        model = args.model or train_small_model(ds[args.var].load(), workdir,
-                                                      args.train_epochs, args.train_seconds)
+        model = args.model or train_model(ds[args.var].load(), workdir, args.train_epochs,
+                                          args.train_seconds)
         t0 = time.perf_counter()
-        filled = ds[args.var].varda.fill(model)  # lazy
+        filled = ds[args.var].varda.fill(model, keep_observed=True)  # lazy
         out = args.out or str(workdir / "filled.zarr")
         varda.to_zarr(filled, out, storage_options=storage, progress=True)
         dt = time.perf_counter() - t0

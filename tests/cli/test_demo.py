@@ -27,7 +27,7 @@ def test_sst_demo_trains_fills_compares_and_writes_its_files(tmp_path, capsys):
     assert str(out.resolve()) in text
     scores = json.loads((out / "scores.json").read_text())
     assert set(scores["rmse"]) >= {"varda", "DINEOF"} and scores["train_s"] > 0
-    for name in ("sst_filled.nc", "maps.png", "training_curve.png", "table.md"):
+    for name in ("sst_filled.nc", "maps.png", "fill.png", "training_curve.png", "table.md"):
         assert (out / name).stat().st_size > 0
     with xr.open_dataset(out / "sst_filled.nc") as ds:
         assert "history" in ds.attrs and "varda" in ds.attrs["history"]

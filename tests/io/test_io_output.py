@@ -38,7 +38,7 @@ def test_netcdf_drops_packing_writes_float32_and_provenance(packed_input, l96_pa
     filled = src.u.varda.fill(l96_path)
     out = varda.to_netcdf(filled, tmp_path / "out.nc")
     raw = xr.open_dataset(out, decode_cf=False)
-    assert raw.u.dtype == np.float32
+    assert raw.u.dtype == src.u.dtype      # the decoded input's float dtype, unpacked
     assert "scale_factor" not in raw.u.attrs and "add_offset" not in raw.u.attrs
     assert raw.u_observed.dtype == np.int8 and raw.u_observed.attrs["flag_values"].tolist() == [0, 1]
     back = xr.open_dataset(out)

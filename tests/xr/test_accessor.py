@@ -34,7 +34,7 @@ def test_fill_keeps_dims_coords_name_and_adds_provenance(l96_path):
     assert a["varda_model_sha256"] == model.checkpoint_sha256
     assert json.loads(a["varda_solver"])["patch_shape"] == [16, 8]
     assert a["varda_fraction_filled"] == pytest.approx(float(x.isnull().mean()), abs=1e-6)
-    assert "doi:10.1029/2021MS002572" in a["references"]
+    assert "ICASSP 2021" in a["references"] and "Journal of Advances" not in a["references"]
     np.testing.assert_array_equal(out["x_observed"].values, x.notnull().values.astype(np.int8))
 
 
@@ -165,5 +165,5 @@ def test_l96_model_on_a_lat_lon_field_says_what_the_model_is(l96_path):
         sst.varda.fill(l96_path)
     msg = str(e.value)
     assert "model of (time, site)" in msg and "(time, lat, lon)" in msg
-    assert "dims={'site': '<dim>'}" in msg
+    assert "dims={'site': 'lat'}" in msg
     assert "--dims site=lat" in e.value.cli_message and "dims={" not in e.value.cli_message

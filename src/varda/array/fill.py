@@ -56,16 +56,23 @@ def _counts(y, valid, nd: int):
             (~finite & valid).sum(axis=axes))
 
 
+def out_dtype(obs) -> np.dtype:
+    """The dtype of a fill of ``obs``: the input's float dtype, at least float32 (float64 in,
+    float64 out), so that observed values come back bit-identical."""
+    return np.result_type(obs.dtype, np.float32)
+
+
 def _finish(est: np.ndarray, y: np.ndarray, valid: np.ndarray, todo: np.ndarray,
-            keep_observed: bool) -> np.ndarray:
+            keep_observed: bool, dtype: "np.dtype | type" = np.float32) -> np.ndarray:
     """Apply keep_observed, unchanged windows and the static mask to the blended estimate."""
-    out = est.astype(np.float32, copy=False)
+    dtype = np.dtype(dtype)
+    out = est.astype(dtype, copy=False)
     nd = y.ndim - todo.ndim
     todo = todo.reshape(todo.shape + (1,) * nd)
     observed = np.isfinite(y) & valid
     keep = observed & (keep_observed | ~todo)
-    out = np.where(keep, y.astype(np.float32), out)
-    return np.where(valid, out, np.float32(np.nan))
+    out = np.where(keep, y.astype(dtype, copy=False), out)
+    return np.where(valid, out, dtype.type(np.nan))
 
 
 def _plan(obs, info_model: VarModel, options: FillOptions, name: str,
@@ -134,7 +141,8 @@ def fill_array(obs, model: "ModelLike | ResolvedModel", *, valid=None,
             ``background_axis``, the time axis).
 
     Returns:
-        float32 array of ``obs``'s shape (NumPy for NumPy, a lazy dask array for dask input);
+        an array of ``obs``'s shape in its float dtype, at least float32 (float64 in, float64
+        out; observed values kept are bit-identical) — NumPy for NumPy, lazy dask for dask;
         with ``error=True`` a pair ``(array, error)``; with ``return_report`` the
         :class:`FillReport` last: ``(array, report)`` or ``(array, error, report)``.
 
@@ -173,18 +181,20 @@ def fill_array(obs, model: "ModelLike | ResolvedModel", *, valid=None,
     err = fill_error(obs, valid_b, info_model, background_axis, name) if error else None
     bg = _background(obs, info_model, background_axis, name)
     work = obs if bg is None else obs - bg      # what the model fills: values or anomalies
+    dtype = out_dtype(obs)
     if dask_in:
         out = _fill_dask(work, valid_b, todo, rm.for_workers(device), grids, resolved,
-                         tuple(axis_names) if axis_names is not None else info_model.axes)
+                         tuple(axis_names) if axis_names is not None else info_model.axes,
+                         dtype=dtype)
     else:
         solve = model_solver(rm.on(device), n_iter=resolved.n_iter,
                              batch_size=resolved.batch_size)
         est = blend_patches(work, valid_b, solve, grids=grids, origin=[0] * nd,
                             region=[(0, g.n) for g in grids], batch_size=resolved.batch_size,
                             windows=todo)
-        out = _finish(est, work, valid_b, todo, bool(resolved.keep_observed))
+        out = _finish(est, work, valid_b, todo, bool(resolved.keep_observed), dtype)
     if bg is not None:
-        out = out + bg
+        out = (out + bg).astype(dtype, copy=False)
         if resolved.keep_observed:     # the observed values exactly, not (y − b) + b
             lib = da if dask_in else np
             out = lib.where(lib.isfinite(obs) & lib.isfinite(out), obs, out)
@@ -210,6 +220,7 @@ def _background(obs, model: VarModel, axis: "int | None", name: str):
 
 def _fill_block(yb: np.ndarray, vb: np.ndarray, *, todo: np.ndarray, ref: ModelRef,
                 grids: Sequence[AxisGrid], in_chunks: tuple, depth: dict, options: FillOptions,
+                result_dtype: "np.dtype | type" = np.float32,
                 block_id: "tuple[int, ...] | None" = None) -> np.ndarray:
     """One dask block: ``yb``/``vb`` are the chunk plus its halo; returns the chunk's fill."""
     if block_id is None:
@@ -223,7 +234,8 @@ def _fill_block(yb: np.ndarray, vb: np.ndarray, *, todo: np.ndarray, ref: ModelR
     todo_b = todo[tuple(slice(s, s + n) for s, n in zip(start[:lead_nd], size[:lead_nd]))]
     if not (todo_b.any() and v_in.any()):
         return _finish(np.full(y_in.shape, np.nan, np.float32), y_in, v_in, todo_b,
-                       bool(options.keep_observed))
+                       bool(options.keep_observed), result_dtype)
+    dtype = result_dtype
     model = get_model(ref)
     solve = model_solver(model, n_iter=options.n_iter, batch_size=options.batch_size)
     lead_sl = tuple(slice(depth[ax], depth[ax] + size[ax]) for ax in range(lead_nd))
@@ -231,11 +243,12 @@ def _fill_block(yb: np.ndarray, vb: np.ndarray, *, todo: np.ndarray, ref: ModelR
     region = [(start[lead_nd + i], start[lead_nd + i] + size[lead_nd + i]) for i in range(nd)]
     est = blend_patches(yb[lead_sl], vb[lead_sl], solve, grids=grids, origin=origin,
                         region=region, batch_size=options.batch_size, windows=todo_b)
-    return _finish(est, y_in, v_in, todo_b, bool(options.keep_observed))
+    return _finish(est, y_in, v_in, todo_b, bool(options.keep_observed), dtype)
 
 
 def _fill_dask(obs, valid, todo: np.ndarray, ref: ModelRef, grids: Sequence[AxisGrid],
-               options: FillOptions, axis_names: Sequence[str]):
+               options: FillOptions, axis_names: Sequence[str], *,
+               dtype: "np.dtype | type" = np.float32):
     """Lazy fill: halo exchange (unobserved beyond the domain), then one task per chunk."""
     import dask.array as da
     from dask.array.overlap import overlap
@@ -274,19 +287,22 @@ def _fill_dask(obs, valid, todo: np.ndarray, ref: ModelRef, grids: Sequence[Axis
     vo = overlap(valid, depth=depth, boundary=false_bd)
     return da.map_blocks(
         _fill_block, yo, vo, todo=todo, ref=ref, grids=tuple(grids), in_chunks=obs.chunks,
-        depth=depth, options=options, chunks=obs.chunks, dtype=np.float32,
-        meta=np.empty((0,) * obs.ndim, np.float32), token="varda-fill")
+        depth=depth, options=options, result_dtype=np.dtype(dtype), dtype=np.dtype(dtype),
+        chunks=obs.chunks,
+        meta=np.empty((0,) * obs.ndim, np.dtype(dtype)), token="varda-fill")
 
 
 def fill_numpy(obs: np.ndarray, model: "ModelLike | ResolvedModel", **options: Any) -> np.ndarray:
-    """:func:`fill_array` for an in-memory NumPy array (returns NumPy float32)."""
+    """:func:`fill_array` for an in-memory NumPy array (returns NumPy, in the input's float
+    dtype, at least float32)."""
     if _is_dask(obs):
         raise TypeError("fill_numpy got a dask array; use fill_dask (or fill_array) to stay lazy")
     return fill_array(np.asarray(obs), model, **options)
 
 
 def fill_dask(obs, model: "ModelLike | ResolvedModel", **options: Any):
-    """:func:`fill_array` for a dask array (returns a lazy dask float32 array, same chunks)."""
+    """:func:`fill_array` for a dask array (returns a lazy dask array in the input's float
+    dtype, at least float32, same chunks)."""
     if not _is_dask(obs):
         raise TypeError(f"fill_dask needs a dask array, got {type(obs).__name__}; use fill_numpy")
     return fill_array(obs, model, **options)

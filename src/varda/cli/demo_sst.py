@@ -57,13 +57,14 @@ def _model(args, obs, log):
     return varda.load(SHIPPED), 0.0, f"shipped model {SHIPPED!r}"
 
 
-def _figures(out: Path, truth, obs, fields: dict, model, day: int,
+def _figures(out: Path, truth, obs, fields: dict, model, origin: str, day: int,
              sigma=None) -> list[Path]:
-    """Maps of one day (truth, observations, fills, their errors and, when given, varda's
-    predicted error σ beside them) and the training curve."""
+    """Maps of one day on longitude/latitude (truth, observations, fills, their errors and,
+    when given, varda's predicted error σ beside them) and the training curve."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FormatStrFormatter
 
     paths = []
     t = truth.isel(time=day)
@@ -71,25 +72,34 @@ def _figures(out: Path, truth, obs, fields: dict, model, day: int,
         [(k, v.isel(time=day)) for k, v in fields.items() if k in ("varda", "DINEOF")]
     lo, hi = float(np.nanpercentile(t, 1)), float(np.nanpercentile(t, 99))
     fig, axs = plt.subplots(2, 4, figsize=(17, 7), constrained_layout=True)
-    for ax, (title, f) in zip(axs[0], panels):
-        im = ax.pcolormesh(f.values, vmin=lo, vmax=hi, cmap="RdYlBu_r")
+    for ax, (title, f) in zip(axs[0], panels):   # on longitude / latitude, with units
+        f.plot.pcolormesh(ax=ax, x="lon", y="lat", vmin=lo, vmax=hi, cmap="RdYlBu_r",
+                          add_colorbar=False)
         ax.set_title(title)
-    fig.colorbar(im, ax=axs[0, :].tolist(), label="SST (°C)", shrink=0.8)
+    fig.colorbar(axs[0, 0].collections[0], ax=axs[0, :].tolist(), label="SST (°C)", shrink=0.8)
     for ax, k in zip(axs[1, 1:3], ("varda", "DINEOF")):
-        err = fields[k].isel(time=day) - t
-        im2 = ax.pcolormesh(err.values, vmin=-1.5, vmax=1.5, cmap="RdBu_r")
+        err = (fields[k].isel(time=day) - t).assign_attrs(units="°C")
+        err.plot.pcolormesh(ax=ax, x="lon", y="lat", vmin=-1.5, vmax=1.5, cmap="RdBu_r",
+                            add_colorbar=False)
         ax.set_title(f"{k} − truth")
-    fig.colorbar(im2, ax=axs[1, 1:3].tolist(), label="error (°C)", shrink=0.8)
+    fig.colorbar(axs[1, 1].collections[0], ax=axs[1, 1:3].tolist(), label="error (°C)",
+                 shrink=0.8)
     if sigma is not None:     # the error varda predicts, beside the error it makes
-        im3 = axs[1, 0].pcolormesh(sigma.isel(time=day).values, vmin=0, vmax=1.5,
-                                   cmap="magma_r")
+        s = sigma.isel(time=day).assign_attrs(units="°C")
+        s.plot.pcolormesh(ax=axs[1, 0], x="lon", y="lat", vmin=0, vmax=1.5, cmap="magma_r",
+                          add_colorbar=False)
         axs[1, 0].set_title("varda predicted error σ")
-        fig.colorbar(im3, ax=axs[1, 0], label="σ (°C)", shrink=0.8)
+        fig.colorbar(axs[1, 0].collections[0], ax=axs[1, 0], label="σ (°C)", shrink=0.8)
     else:
         axs[1, 0].axis("off")
     axs[1, 3].axis("off")
-    fig.suptitle(f"day {day}")
+    date = np.datetime_as_string(t.time.values, unit="D") if "time" in t.coords else f"day {day}"
+    fig.suptitle(f"SST OSSE, {date}: 70 % of the ocean under clouds")
     paths.append(out / "maps.png")
+    fig.savefig(paths[-1], dpi=90)
+    plt.close(fig)
+    fig = fields["varda"].varda.plot(time=day)       # what users get for their own fills
+    paths.append(out / "fill.png")
     fig.savefig(paths[-1], dpi=90)
     plt.close(fig)
     hist = model.meta.get("training", {}).get("history") or []
@@ -102,6 +112,11 @@ def _figures(out: Path, truth, obs, fields: dict, model, day: int,
         ax.set_xlabel("epoch")
         ax.set_ylabel("MSE (normalised units)")
         ax.set_yscale("log")
+        for fmt in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+            fmt(FormatStrFormatter("%.3g"))      # plain numbers, not 2.1×10⁰
+        ax.set_title(f"training of the {origin}" + (
+            " (its recorded history; not trained in this run)" if "shipped" in origin else ""),
+            fontsize=9)
         ax.legend()
         paths.append(out / "training_curve.png")
         fig.savefig(paths[-1], dpi=90)
@@ -158,7 +173,7 @@ def run_sst_demo(args: argparse.Namespace) -> int:
                   f"{errors['spread_skill_rank_correlation']:.2f}"]
     nc = varda.to_netcdf(result if calibrated else filled.rename("sst"),   # + sst_error
                          out / "sst_filled.nc", overwrite=True)
-    figs = _figures(out, truth, obs, fields, model, day=int(truth.sizes["time"]) // 2,
+    figs = _figures(out, truth, obs, fields, model, origin, day=int(truth.sizes["time"]) // 2,
                     sigma=sigma)
     (out / "table.md").write_text("\n".join(table) + "\n")
     (out / "scores.json").write_text(json.dumps(

@@ -24,7 +24,7 @@ same command, which skips the regions already written."""
 EPILOG = """\
 examples:
   varda fill sst_2003.nc --var sst --model ./models/sst -o sst_filled.nc
-  varda fill 'archive/sst_*.nc' --var sst --model l96-unet-joint -o out.zarr --chunks time=365
+  varda fill 'archive/sst_*.nc' --var sst --model sst-osse -o out.zarr --chunks time=365
   varda fill in.zarr --var sst --model m.json -o out.zarr --scheduler tcp://10.0.0.5:8786
   varda fill sst.nc --var sst --model sst-osse --error -o sst_filled.nc   # + sst_error
 
@@ -266,10 +266,11 @@ def _interrupted_note(args: argparse.Namespace) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    files = expand_inputs(args.inputs)    # a wrong path is refused before torch is imported
+
     import varda
     from varda.xr.fill import fill_dataset
 
-    files = expand_inputs(args.inputs)
     out = Path(args.output)
     client = None
     if args.scheduler != "local":

@@ -55,8 +55,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--axes", default=None, metavar="A,B[,C]",
                    help="model axes, e.g. time,lat,lon (default: chosen from the data)")
     p.add_argument("--patch", type=lambda t: _pairs(t, "--patch"), default=None,
-                   metavar="AXIS=N,...", help="training patch size per axis (default: 16 each, "
-                   "capped by the data)")
+                   metavar="AXIS=N,...", help="training patch size per axis (automatic mode: "
+                   "the whole grid up to 48 points a side; with --axes: 16 each, capped by "
+                   "the data)")
     p.add_argument("--config", default=None, metavar="JSON",
                    help="full model config file (overrides the preset options below)")
     p.add_argument("--prior", default=None, choices=("unet", "pca", "ae"),
@@ -71,13 +72,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="add a learned first guess (a ConvGRU smoother along the first axis, "
                         "which must be time), trained first; needs --truth-var")
     p.add_argument("--epochs", type=int, default=None,
-                   help="training epochs (default 30 × 12 batches per candidate in automatic "
-                        "mode, else 20)")
+                   help="training epochs (default: automatic mode plans a fixed number of "
+                        "steps from the data size and --max-time; else 20)")
     p.add_argument("--batch-size", type=int, default=16, help="patches per step (16)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate")
     p.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
-                   help="stop after this much training time (the model keeps the iteration "
-                        "count it was validated at)")
+                   help="automatic mode: the time budget (on 2 CPU cores, default 150) the "
+                        "fixed work is planned from, the same under any load; with model "
+                        "options: stop after this much training time (the model keeps the "
+                        "iteration count it was validated at)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                    help="training device (auto: GPU if present)")
@@ -91,12 +94,17 @@ def _preset_config(args: argparse.Namespace, da) -> dict:
     from varda.array.sampling import patch_sizes_ok
     from varda.core.presets import model_config
 
-    axes = args.axes.split(",") if args.axes else list(da.dims[-2:])
-    missing = [a for a in axes if a not in da.dims]
-    if missing:
-        raise InputError(f"--axes names {missing}, which are not dims of {args.var!r} "
-                         f"({', '.join(map(str, da.dims))}); give --axes as a comma-separated "
-                         f"list of its dims, e.g. --axes {','.join(map(str, da.dims[-2:]))}")
+    from varda.xr.axes import map_axes
+
+    axes = args.axes.split(",") if args.axes else [str(d) for d in da.dims[-2:]]
+    try:   # axes are dims, or found through their CF axis (e.g. lat -> a 'latitude' dim)
+        mapping = map_axes(da, axes)
+    except VardaError:
+        raise InputError(f"--axes names {[a for a in axes if a not in da.dims]}, which are "
+                         f"neither dims of {args.var!r} ({', '.join(map(str, da.dims))}) nor "
+                         "found through their CF axis (cf-xarray); give --axes as a "
+                         f"comma-separated list of its dims, e.g. --axes "
+                         f"{','.join(map(str, da.dims))}") from None
     patch = {}
     for a, v in (args.patch or {}).items():
         try:
@@ -108,7 +116,7 @@ def _preset_config(args: argparse.Namespace, da) -> dict:
     if unknown:
         raise InputError(f"--patch names {sorted(unknown)}, which are not among --axes "
                          f"{','.join(axes)}")
-    sizes = [patch.get(a, min(16, da.sizes[a])) for a in axes]
+    sizes = [patch.get(a, min(16, da.sizes[mapping[a]])) for a in axes]
     hidden = 16 if args.hidden is None else args.hidden
     try:
         config = model_config(axes, sizes, prior=args.prior or "unet",
@@ -121,7 +129,7 @@ def _preset_config(args: argparse.Namespace, da) -> dict:
         raise InputError(str(e).replace("put the time axis first, e.g. ('time', 'lat', 'lon')",
                                         "put the time axis first in --axes, e.g. "
                                         "--axes time,lat,lon")) from None
-    patch_sizes_ok(config, [da.sizes[a] for a in axes], args.var, option="--patch")
+    patch_sizes_ok(config, [da.sizes[mapping[a]] for a in axes], args.var, option="--patch")
     return config
 
 
@@ -138,9 +146,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from varda.cli.fill import expand_inputs, open_inputs
+
+    files = expand_inputs(args.inputs)    # a wrong path is refused before torch is imported
     from varda.xr.train import train
 
-    ds = open_inputs(expand_inputs(args.inputs), None)
+    ds = open_inputs(files, None)
     for v in filter(None, (args.var, args.truth_var)):
         if v not in ds.data_vars:
             raise InputError(f"variable {v!r} is not in the input; it has {list(ds.data_vars)}")

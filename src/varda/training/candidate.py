@@ -12,6 +12,7 @@ from varda.array.background.field import background
 from varda.core.model import VarModel
 from varda.core.trainer import fit
 from varda.errors import InputError
+from varda.training.budget import convolved_points, hidden_width, plan_work
 from varda.training.choice import choose_n_iter
 from varda.training.eof_init import init_eof
 from varda.training.holdouts import HELD_OUT, BorrowedClouds, MarkedHoldout, held_out_marks
@@ -91,8 +92,11 @@ def _patches(arc: Archive, m: VarModel, *, stride, val_fraction: float, seed: in
 
 def train_candidate(arc: Archive, m: VarModel, cname: str, *, stride, epochs: int, seed: int,
                     first_guess_epochs, max_time, device, progress, val_fraction: float,
-                    **fit_options: Any) -> VarModel:
-    """Train one model (in place) on time-block splits; returns it with its training record."""
+                    work: "dict | None" = None, **fit_options: Any) -> VarModel:
+    """Train one model (in place) on time-block splits; returns it with its training record.
+
+    ``work`` (automatic mode): ``{"max_time", "n_candidates", "max_steps"}``, from which the
+    fixed work of this candidate (epochs × steps) is planned (:mod:`varda.training.budget`)."""
     mode = fit_options.get("mode", "joint")
     fg = getattr(m, "first_guess", None)
     with_fg = fg is not None and fg.needs_truth and mode in ("joint", "solver")
@@ -110,6 +114,14 @@ def train_candidate(arc: Archive, m: VarModel, cname: str, *, stride, epochs: in
         holdout = MarkedHoldout() if marks is not None else BorrowedClouds(m_tr)
     elif holdout is None:
         holdout = 0.2
+    plan = None
+    if work is not None:      # automatic mode: the fixed work of this candidate
+        plan = plan_work(len(y_tr), patch_points=convolved_points(m.config, m.patch_shape),
+                         n_iter=m.n_iter, hidden=hidden_width(m.config),
+                         n_candidates=work["n_candidates"],
+                         batch_size=int(fit_options.get("batch_size", 16)),
+                         max_time=work["max_time"], max_steps=work["max_steps"])
+        epochs, fit_options["steps_per_epoch"] = plan.epochs, plan.steps_per_epoch
     if cname == "eof" and arc.truth is None:
         init_eof(m, y_tr, m_tr, seed)
     fg_history = None
@@ -123,6 +135,8 @@ def train_candidate(arc: Archive, m: VarModel, cname: str, *, stride, epochs: in
                   max_time=max_time, device=device, progress=progress,
                   val_fraction=val_fraction if val is None else 0.1, **fit_options)
     tr = m.meta["training"]
+    if plan is not None:
+        tr["budget"] = plan.card()
     if fg_history is not None:
         tr["first_guess_history"] = fg_history
     choose_n_iter(m, history, val, holdout, seed)

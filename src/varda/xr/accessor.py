@@ -8,7 +8,8 @@ import xarray as xr
 
 @xr.register_dataarray_accessor("varda")
 class VardaDataArrayAccessor:
-    """``da.varda.fill(model, ...)``, ``da.varda.observations()``, ``da.varda.to_netcdf(path)``."""
+    """``da.varda.fill(model, ...)``, ``da.varda.observations()``, ``da.varda.plot(time=...)``,
+    ``da.varda.to_netcdf(path)``."""
 
     def __init__(self, obj: xr.DataArray) -> None:
         self._obj = obj
@@ -22,6 +23,12 @@ class VardaDataArrayAccessor:
         """``(y, omega)``: see :func:`varda.xr.observations`."""
         from varda.xr.fill import observations
         return observations(self._obj, **options)
+
+    def plot(self, *, time: Any = None, **options: Any) -> Any:
+        """Maps of a fill at ``time``: observations, fill, error (when present), observed
+        mask, on longitude/latitude with units; see :func:`varda.xr.plot.plot_fill`."""
+        from varda.xr.plot import plot_fill
+        return plot_fill(self._obj, time=time, **options)
 
     def to_netcdf(self, path: Any, **options: Any) -> Any:
         """Alias of :func:`varda.to_netcdf`."""

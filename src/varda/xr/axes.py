@@ -93,6 +93,49 @@ def map_axes(da: xr.DataArray, model_axes: Sequence[str],
     return out
 
 
+def _letter(da: xr.DataArray, dim: Any) -> "str | None":
+    """The CF axis letter a dim seems to play: by its name, else by cf-xarray on its coordinate."""
+    letter = CF_AXIS.get(str(dim).lower())
+    if letter is not None:
+        return letter
+    for key in ("lat", "lon"):
+        if key in str(dim).lower():
+            return {"lat": "Y", "lon": "X"}[key]
+    if dim in da.coords:
+        import cf_xarray  # noqa: F401  (registers .cf)
+        for ltr, names in da.cf.axes.items():
+            if dim in names:
+                return str(ltr)
+    return None
+
+
+def suggest_dims(da: xr.DataArray, model_axes: Sequence[str]) -> dict[str, str]:
+    """A guess of ``{model_axis: dim}`` for the axes that no dim plays by name or CF axis: each
+    is paired with an unused dim of the same CF axis letter, else (for an axis of no known
+    letter) with the next unused dim of no conflicting letter. Used to word error messages."""
+    taken = {ax: ax for ax in model_axes if ax in da.dims}
+    for ax in model_axes:
+        if ax not in taken:
+            cands = [c for c in _cf_candidates(da, ax) if c not in taken.values()]
+            if len(cands) == 1:
+                taken[ax] = cands[0]
+    free = [str(d) for d in da.dims if d not in taken.values()]
+    out: dict[str, str] = {}
+    for ax in model_axes:
+        if ax in taken:
+            continue
+        want = CF_AXIS.get(ax.lower())
+        same = [d for d in free if _letter(da, d) == want] if want else []
+        loose = [d for d in free if _letter(da, d) in (None, want)]
+        if not loose and want is None:     # e.g. 'site': any free dim but time
+            loose = [d for d in free if _letter(da, d) != "T"]
+        pick = same or loose
+        if pick:
+            out[ax] = pick[0]
+            free.remove(pick[0])
+    return out
+
+
 def _missing_axis(name: Any, da: xr.DataArray, ax: str, cands: list, model_axes: Sequence[str],
                   patch: "Sequence[int] | None") -> InputError:
     """The error for a model axis that no dim of ``da`` plays, with both spellings of the fix."""
@@ -102,14 +145,14 @@ def _missing_axis(name: Any, da: xr.DataArray, ax: str, cands: list, model_axes:
         of += f" (patch {' x '.join(str(p) for p in patch)})"
     head = (f"{name!r} lacks the model axis {ax!r} ({why}); its dims are {tuple(da.dims)}. "
             f"This is {of}, and {name!r} is a field of {_tuple(da.dims)}.")
-    unmatched = [d for d in da.dims if d not in model_axes]
+    guess = suggest_dims(da, model_axes) or {ax: "<dim>"}
     other = (f" If no dim plays {ax!r}, this model does not fit this data: use a model of "
              f"the data's axes")
-    py = (f"{head} If one of its dims plays {ax!r}, map it explicitly, e.g. "
-          f"dims={{{ax!r}: '<dim>'}} (or rename the dim).{other}, e.g. one trained with "
-          f"varda.xr.train.train(da, model_config({tuple(str(d) for d in da.dims)!r}, patch)).")
-    example = unmatched[0] if unmatched else "<dim>"
-    cli = (f"{head} If one of its dims plays {ax!r}, map it: --dims {ax}={example}.{other}, "
+    py = (f"{head} If its dims play the model's axes, map them explicitly, e.g. "
+          f"dims={guess!r} (or rename the dims).{other}, e.g. one trained with "
+          f"varda.train(da, varda.model_config({tuple(str(d) for d in da.dims)!r}, patch)).")
+    cli = (f"{head} If its dims play the model's axes, map them: --dims "
+           f"{','.join(f'{a}={d}' for a, d in guess.items())}.{other}, "
            f"e.g. one trained with: varda train FILE --var {name} "
            f"--axes {','.join(str(d) for d in da.dims)} --patch "
            f"{','.join(f'{d}=N' for d in da.dims)} -o models/{name}")
@@ -166,7 +209,7 @@ def ordered(da: xr.DataArray, mapping: Mapping[str, str], model_axes: Sequence[s
     return [str(d) for d in da.dims if d not in model_dims] + model_dims
 
 
-__all__ = ["map_axes", "check_coords", "time_dim", "ordered", "CF_AXIS", "input_error"]
+__all__ = ["map_axes", "suggest_dims", "check_coords", "time_dim", "ordered", "CF_AXIS", "input_error"]
 
 
 def check_time_sorted(da: xr.DataArray, time_dim: str) -> None:

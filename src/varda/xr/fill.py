@@ -14,8 +14,8 @@ from varda.core.model import VarModel
 from varda.errors import InputError
 from varda.xr.axes import check_coords, input_error, map_axes, ordered, time_dim
 from varda.xr.masks import as_broadcastable, observed_mask, static_mask
-from varda.provenance import (BACKGROUND_DIM_ATTR, fill_attrs, format_call, observed_flag_attrs,
-                              prepend_history)
+from varda.provenance import (BACKGROUND_DIM_ATTR, describe_in_memory, fill_attrs, format_call,
+                              observed_flag_attrs, prepend_history)
 
 
 #: attributes that mean the data were read without CF decoding (numbers stand for missing)
@@ -94,8 +94,9 @@ def fill_dataarray(da: xr.DataArray, model: "ModelLike | ResolvedModel", *,
             ``batch_size``, ``device``), overriding ``options``.
 
     Returns:
-        float32 DataArray with ``da``'s dims, coords and name, plus provenance attrs; with
-        ``error=True`` a Dataset of it and its error.
+        DataArray with ``da``'s dims, coords and name, in its float dtype (at least float32;
+        observed values kept are bit-identical), plus provenance attrs; with ``error=True`` a
+        Dataset of it and its error.
     """
     opts = FillOptions.from_kwargs(options, **option_kwargs)
     name = str(da.name) if da.name is not None else "data"
@@ -119,7 +120,8 @@ def fill_dataarray(da: xr.DataArray, model: "ModelLike | ResolvedModel", *,
         settings["dims"] = dict(dims)
     call = format_call("varda.fill", name, report.model_name, settings)
     if sources is None:
-        sources = [str(da.encoding["source"])] if da.encoding.get("source") else []
+        sources = [str(da.encoding["source"])] if da.encoding.get("source") \
+            else [describe_in_memory(da)]
     filled = xr.DataArray(out, dims=order, coords=data.coords, name=da.name,
                           attrs=fill_attrs(da.attrs, report, call, sources=sources)
                           ).transpose(*da.dims)

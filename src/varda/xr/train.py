@@ -143,10 +143,15 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
         dims: ``{model_axis: dim}`` where names and CF axes do not say it.
         mask: static mask as in :func:`varda.fill`.
         stride: step between training patches per model axis (default: half a patch).
-        epochs: training epochs (default 30 of 20 batches each in automatic mode, else 20).
+        epochs: training epochs (default 20; in automatic mode the work is planned, see
+            ``max_time``; giving ``epochs`` or ``steps_per_epoch`` there fixes it yourself).
         seed: seeds everything (splits, holdouts, weights, batches).
         first_guess_epochs: epochs of a learned first guess (supervised models only).
-        max_time: seconds for the whole training (shared between candidates); the model
+        max_time: in automatic mode, the time budget in seconds on 2 CPU cores (default
+            150) that, with the data size, sets a *fixed* number of steps per candidate
+            (:mod:`varda.training.budget`; the same on any machine and under any load;
+            ``meta["training"]["budget"]`` says how it was chosen). For a given model, a
+            wall-clock cap on the whole training (shared between candidates); the model
             keeps the iteration count K it was validated at (``model.n_iter``).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         progress: tqdm progress bars.
@@ -172,8 +177,15 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
             raise InputError(f"unknown candidates {sorted(unknown)}; valid: {sorted(cands)}")
         cands = {k: v for k, v in cands.items() if k in candidates}
     auto = plan is not None
+    # automatic work: fixed steps from the data size and max_time (a budget, not a wall cap)
+    work = ({"max_time": max_time, "n_candidates": len(cands),
+             "max_steps": AUTO_EPOCHS * AUTO_STEPS}
+            if auto and epochs is None and "steps_per_epoch" not in fit_options else None)
+    if work is not None:
+        max_time = None
     if auto:
-        fit_options.setdefault("steps_per_epoch", AUTO_STEPS)
+        if work is None:
+            fit_options.setdefault("steps_per_epoch", AUTO_STEPS)
         fit_options.setdefault("patience", AUTO_PATIENCE)
         fit_options.setdefault("batch_size", 16)
         fit_options.setdefault("lr", 2e-3)
@@ -195,7 +207,7 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
         trained[cname] = _train_one(
             da, m, cname, truth=truth, dims=dims, mask=mask, stride=stride, epochs=epochs,
             seed=seed, first_guess_epochs=first_guess_epochs, max_time=budget, device=device,
-            progress=progress, val_fraction=val_fraction, **fit_options)
+            progress=progress, val_fraction=val_fraction, work=work, **fit_options)
         results[cname] = candidate_result(trained[cname])
     best = best_candidate(results)
     m = trained[best]
