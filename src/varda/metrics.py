@@ -347,3 +347,8 @@ def effective_resolution(estimate: "xr.DataArray | np.ndarray",
 __all__ = ["rmse", "bias", "mu_score", "gradient_rmse", "effective_resolution",
            "SpectralScore", "rmse_array", "gradient_magnitude_array", "spectral_score_array",
            "EARTH_RADIUS_KM"]
+from varda.ssh_scores import (AlongTrackScores, NrmseScore, PsdScores,  # noqa: E402
+                              along_track_scores, nrmse_score, psd_scores)
+
+__all__ += ["nrmse_score", "psd_scores", "along_track_scores", "NrmseScore", "PsdScores",
+            "AlongTrackScores"]

@@ -12,3 +12,6 @@ from varda.baselines.oi import oi_cross_validate, optimal_interpolation  # noqa:
 
 __all__ += ["climatology_fill", "linear_time_fill", "dineof", "optimal_interpolation",
             "oi_cross_validate"]
+from varda.baselines.oi_tracks import duacs_cross_validate, duacs_oi  # noqa: E402
+
+__all__ += ["duacs_oi", "duacs_cross_validate"]
