@@ -92,7 +92,7 @@ class _Counted(torch.nn.Module):
 
 
 def qg_fourdvar(obs: xr.DataArray, first_guess: xr.DataArray, *, rossby_radius: float,
-                beta: "float | None" = None, f0: "float | None" = None, lam: float = 3.0,
+                beta: "float | None" = None, f0: "float | None" = None, error_ratio: float = 0.1,
                 window: int = 20, n_iter: int = 100, batch: int = 8, n_substeps: int = 12,
                 damping_days: "float | None" = None, history_size: int = 20,
                 check: bool = True) -> xr.DataArray:
@@ -102,9 +102,10 @@ def qg_fourdvar(obs: xr.DataArray, first_guess: xr.DataArray, *, rossby_radius: 
     Args:
         rossby_radius, beta, f0: the region's physics in SI units (β and f0 default to the
             values at the mean latitude of ``obs``).
-        lam: λ, the prior term's weight in U (both terms are means; choose it on withheld
-            data: it is the observation-to-model error variance ratio times the number of
-            grid points per observation).
+        error_ratio: σ²_obs / σ²_model, the observation-error variance over the daily
+            model-error variance per grid point (choose it on withheld data). The prior
+            weight in U (both of whose terms are means) is then λ = error_ratio × (grid
+            points / observed points) of the windows solved together.
         window: days per window (overlapping by half, blended).
         n_iter: L-BFGS iterations per window. batch: windows solved together.
         n_substeps: RK4 steps per day. damping_days: linear damping of the prior (None).
@@ -139,6 +140,7 @@ def qg_fourdvar(obs: xr.DataArray, first_guess: xr.DataArray, *, rossby_radius: 
         if (mask.flatten(1).sum(1) == 0).any():
             raise InputError(f"a {window}-day window has no observation: use longer windows "
                              "or check the tracks cover the grid")
+        lam = error_ratio * mask[0].numel() / float(mask.flatten(1).sum(1).double().mean())
         x = fourdvar(torch.nan_to_num(y), mask, counted, lam=lam, n_iter=n_iter, x0=x0,
                      stages=1, history_size=history_size)
         for i, s in enumerate(chunk):
@@ -147,6 +149,6 @@ def qg_fourdvar(obs: xr.DataArray, first_guess: xr.DataArray, *, rossby_radius: 
     res = xr.DataArray(out / wsum[:, None, None], dims=obs.dims, coords=obs.coords, name="ssh",
                        attrs={"units": "m", "long_name": "SSH mapped by QG weak-constraint 4D-Var",
                               "cost_evaluations_per_window": counted.calls / math.ceil(len(starts) / batch),
-                              "rossby_radius": float(rossby_radius), "lam": lam,
+                              "rossby_radius": float(rossby_radius), "error_ratio": error_ratio,
                               "window_days": window, "lbfgs_iterations": n_iter})
     return res

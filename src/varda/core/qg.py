@@ -149,7 +149,7 @@ class QGModel(nn.Module):
         return out
 
     def safe_dt(self, eta: torch.Tensor) -> float:
-        """The largest RK4-stable time step (s) for the SSH ``eta`` (advective CFL with
+        """The largest RK4-stable time step (s) for the SSH ``eta`` (advective CFL:
         the de-aliased advection's fastest frequency is (2/3)(π/dx)(max|u| + max|v|)):
         ``2.8 dx / ((2/3) π (max|u| + max|v|))`` (infinite for a flow at rest)."""
         u, v = self.velocity(eta.detach())
