@@ -38,7 +38,7 @@ PRIOR_PHYSICS = {"rossby_radius": 60e3, "damping_days": 60.0}
 
 FULL: dict = {
     "n_days": 60, "shape": (64, 64), "dx": 10e3, "spinup_days": 200,
-    "window": 20, "lbfgs_iter": 100, "fsgd_iter": 20, "n_substeps": 12,
+    "window": 20, "lbfgs_iter": 100, "fsgd_iter": 20, "n_substeps": None,
     "lambdas": (1.0, 5.0, 20.0), "fsgd_steps": (0.3, 1.0, 3.0),
 }
 QUICK: dict = {

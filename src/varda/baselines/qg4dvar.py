@@ -93,7 +93,8 @@ class _Counted(torch.nn.Module):
 
 def qg_fourdvar(obs: xr.DataArray, first_guess: xr.DataArray, *, rossby_radius: float,
                 beta: "float | None" = None, f0: "float | None" = None, error_ratio: float = 0.1,
-                window: int = 20, n_iter: int = 100, batch: int = 8, n_substeps: int = 12,
+                window: int = 20, n_iter: int = 100, batch: int = 8,
+                n_substeps: "int | None" = None,
                 damping_days: "float | None" = None, history_size: int = 20,
                 check: bool = True) -> xr.DataArray:
     """Map gridded SSH observations ``obs (time, lat, lon)`` (NaN = unobserved, metres) by
@@ -108,7 +109,9 @@ def qg_fourdvar(obs: xr.DataArray, first_guess: xr.DataArray, *, rossby_radius: 
             points / observed points) of the windows solved together.
         window: days per window (overlapping by half, blended).
         n_iter: L-BFGS iterations per window. batch: windows solved together.
-        n_substeps: RK4 steps per day. damping_days: linear damping of the prior (None).
+        n_substeps: RK4 steps per day; None: the fewest that are CFL-safe for the first
+            guess's flow with a 25 % margin (at least 8). damping_days: linear damping of
+            the prior (None: none).
         check: raise if the RK4 step is unstable for the first guess's flow.
 
     Returns:
@@ -121,7 +124,14 @@ def qg_fourdvar(obs: xr.DataArray, first_guess: xr.DataArray, *, rossby_radius: 
     fg = np.asarray(first_guess.values, np.float32)
     if not np.isfinite(fg).all():
         raise InputError("first_guess has NaN: give a gap-free first guess (e.g. the OI)")
+    if not np.isfinite(y_all).any():
+        raise InputError("obs has no observation (all NaN): grid the tracks onto this grid "
+                         "first (varda.datasets.altimetry.grid_tracks) and check they cover it")
     scale = float(np.nanstd(y_all)) or 1.0
+    if n_substeps is None:
+        probe = qg_prior(obs, rossby_radius=rossby_radius, beta=beta, f0=f0, n_substeps=1)
+        safe = min(probe.qg.safe_dt(torch.from_numpy(fg[i:i + 1])) for i in range(0, len(fg), 5))
+        n_substeps = max(8, math.ceil(1.25 * 86400.0 / safe))
     prior = qg_prior(obs, rossby_radius=rossby_radius, beta=beta, f0=f0,
                      damping_days=damping_days, n_substeps=n_substeps, norm_std=scale)
     if check:
@@ -150,5 +160,5 @@ def qg_fourdvar(obs: xr.DataArray, first_guess: xr.DataArray, *, rossby_radius: 
                        attrs={"units": "m", "long_name": "SSH mapped by QG weak-constraint 4D-Var",
                               "cost_evaluations_per_window": counted.calls / math.ceil(len(starts) / batch),
                               "rossby_radius": float(rossby_radius), "error_ratio": error_ratio,
-                              "window_days": window, "lbfgs_iterations": n_iter})
+                              "window_days": window, "n_substeps": n_substeps, "lbfgs_iterations": n_iter})
     return res
