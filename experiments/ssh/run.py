@@ -2,7 +2,7 @@
 
     python -m experiments.ssh.run                 # the benchmark (see settings.py)
     python -m experiments.ssh.run --quick         # the same path on a tiny grid, seconds
-    python -m experiments.ssh.run --cases perfect-4 --seeds 1000      # a part
+    python -m experiments.ssh.run --cases perfect-4 --seeds 2000      # a part
     python -m experiments.ssh.run --merge experiments/ssh/runs/*.json # assemble the table
 
 Writes ``results/ssh.json`` and ``results/ssh.md`` (``results/quick/`` for ``--quick``), and
@@ -129,9 +129,9 @@ def main(argv: "list[str] | None" = None) -> int:
                   flush=True)
             if want:
                 report.figures(truth, tracks, res, case)
-    out = args.out or (out_dir / "ssh.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
+            out = args.out or (out_dir / "ssh.json")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(result, indent=1))      # after every case: partial use
     if args.out is None:
         report.write(result, out_dir)
     return 0

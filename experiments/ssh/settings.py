@@ -26,8 +26,8 @@ RESULTS_DIR = ROOT / "experiments" / "ssh" / "results"
 FIGURES_DIR = ROOT / "docs" / "benchmarks" / "figures"
 
 #: test seeds (truth and tracks); never used to choose anything
-SEEDS = (1000, 1001, 1002)
-#: the seed λ and the FSGD step are chosen on
+SEEDS = (2000, 2001, 2002)
+#: the seed the error ratio is chosen on (seed 1000 served for development)
 TUNE_SEED = 7
 #: nadir counts and oceans
 SATELLITES = (4, 2)
@@ -37,14 +37,14 @@ OCEANS = ("perfect", "misspecified")
 PRIOR_PHYSICS = {"rossby_radius": 60e3, "damping_days": 60.0}
 
 FULL: dict = {
-    "n_days": 60, "shape": (64, 64), "dx": 10e3, "spinup_days": 200,
-    "window": 20, "lbfgs_iter": 100, "fsgd_iter": 20, "n_substeps": None,
-    "lambdas": (1.0, 5.0, 20.0), "fsgd_steps": (0.3, 1.0, 3.0),
+    "n_days": 40, "shape": (64, 64), "dx": 10e3, "spinup_days": 200,
+    "window": 20, "lbfgs_iter": 60, "fsgd_iter": 20, "n_substeps": None,
+    "lambdas": (0.1, 0.3, 1.0),
 }
 QUICK: dict = {
     "n_days": 12, "shape": (16, 16), "dx": 20e3, "spinup_days": 20,
     "window": 6, "lbfgs_iter": 5, "fsgd_iter": 3, "n_substeps": 6,
-    "lambdas": (5.0,), "fsgd_steps": (1.0,),
+    "lambdas": (5.0,),
 }
 #: torch threads
 THREADS = 1

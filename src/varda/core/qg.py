@@ -47,8 +47,15 @@ class QGModel(nn.Module):
         dt: time step in seconds (checked against the CFL limit by :meth:`check_cfl`).
     """
 
-    def __init__(self, *, shape: tuple[int, int] = (64, 64), dx: float = 5e3,
-                 rossby_radius: float = 30e3, beta: float = 1.6e-11, f0: float = 8.6e-5,
+    kx: torch.Tensor
+    ky: torch.Tensor
+    inv: torch.Tensor
+    dealias: torch.Tensor
+    keep0: torch.Tensor
+    filt: torch.Tensor
+
+    def __init__(self, *, shape: tuple[int, int] = (64, 64), dx: float = 10e3,
+                 rossby_radius: float = 60e3, beta: float = 1.85e-11, f0: float = 8.6e-5,
                  damping_days: "float | None" = 60.0, filter_order: "float | None" = 4.0,
                  dt: float = 3600.0) -> None:
         super().__init__()

@@ -104,7 +104,7 @@ def sample_tracks(truth: xr.DataArray, *, satellites: "Sequence[Satellite] | int
     sigma = 0.04 * float(np.nanstd(values)) if noise_std is None else float(noise_std)
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "x", "y", "sat", "err")}
     for isat, sat in enumerate(sats):
-        for t, head, off in _passes(sat, width, height, lat0, n_days, rng):
+        for t_pass, head, off in _passes(sat, width, height, lat0, n_days, rng):
             # the line through the box centre shifted by `off` across track
             s = np.arange(-0.75 * (width + height), 0.75 * (width + height), spacing_km * 1e3)
             x = width / 2 + s * math.sin(head) + off * math.cos(head)
@@ -116,7 +116,7 @@ def sample_tracks(truth: xr.DataArray, *, satellites: "Sequence[Satellite] | int
             err = np.zeros_like(x)
             if long_wave_std > 0:
                 err = long_wave_std * (rng.standard_normal() + rng.standard_normal() * s / width)
-            cols["t"].append(t + (s - s[0]) / 7e3 / SECONDS_PER_DAY)     # ~7 km/s ground speed
+            cols["t"].append(t_pass + (s - s[0]) / 7e3 / SECONDS_PER_DAY)     # ~7 km/s ground speed
             cols["x"].append(x)
             cols["y"].append(y)
             cols["sat"].append(np.full(len(x), isat))
