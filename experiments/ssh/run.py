@@ -61,7 +61,7 @@ def map_case(truth: xr.DataArray, tracks: xr.Dataset, cfg: dict, *, error_ratio:
     for name, n_iter in (("qg4dvar", cfg["lbfgs_iter"]), ("qg4dvar_k20", cfg["fsgd_iter"])):
         t0 = time.perf_counter()
         x = qg_fourdvar(obs, oi, **PRIOR_PHYSICS, error_ratio=error_ratio, window=cfg["window"],
-                        n_iter=n_iter, n_substeps=cfg["n_substeps"])
+                        n_iter=n_iter, n_substeps=cfg["n_substeps"], control=cfg["control"])
         rows[name] = {**scores(x, truth), "seconds": time.perf_counter() - t0,
                       "cost_evaluations": x.attrs["cost_evaluations_per_window"]}
         maps[name] = x
@@ -78,7 +78,8 @@ def tune(cfg: dict) -> tuple[float, dict]:
     found = {}
     for r in cfg["lambdas"]:
         x = qg_fourdvar(obs, oi, **PRIOR_PHYSICS, error_ratio=r, window=cfg["window"],
-                        n_iter=cfg["lbfgs_iter"], n_substeps=cfg["n_substeps"])
+                        n_iter=cfg["lbfgs_iter"], n_substeps=cfg["n_substeps"],
+                        control=cfg["control"])
         found[str(r)] = float(np.sqrt(((x - truth) ** 2).mean()))
     best = min(cfg["lambdas"], key=lambda r: found[str(r)])
     return float(best), found

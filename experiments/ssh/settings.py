@@ -38,12 +38,12 @@ PRIOR_PHYSICS = {"rossby_radius": 60e3, "damping_days": 60.0}
 
 FULL: dict = {
     "n_days": 40, "shape": (64, 64), "dx": 10e3, "spinup_days": 200,
-    "window": 20, "lbfgs_iter": 60, "fsgd_iter": 20, "n_substeps": None,
+    "window": 20, "lbfgs_iter": 60, "fsgd_iter": 20, "n_substeps": None, "control": "state",
     "lambdas": (0.1, 0.3, 1.0),
 }
 QUICK: dict = {
     "n_days": 12, "shape": (16, 16), "dx": 20e3, "spinup_days": 20,
-    "window": 6, "lbfgs_iter": 5, "fsgd_iter": 3, "n_substeps": 6,
+    "window": 6, "lbfgs_iter": 5, "fsgd_iter": 3, "n_substeps": 6, "control": "state",
     "lambdas": (5.0,),
 }
 #: torch threads

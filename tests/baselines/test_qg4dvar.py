@@ -18,10 +18,11 @@ def case():
     return truth, obs, fg
 
 
-def test_mapping_improves_on_its_first_guess(case):
+@pytest.mark.parametrize("control", ["forcing", "state"])
+def test_mapping_improves_on_its_first_guess(case, control):
     truth, obs, fg = case
     x = qg_fourdvar(obs, fg, rossby_radius=60e3, error_ratio=1.0, window=6, n_iter=15,
-                    n_substeps=8)
+                    n_substeps=8, control=control)
     rmse = lambda a: float(np.sqrt(((a - truth) ** 2).mean()))
     assert x.shape == truth.shape and np.isfinite(x.values).all()
     assert rmse(x) < 0.9 * rmse(fg)
@@ -45,5 +46,7 @@ def test_bad_input(case):
     bad_units["lat"] = truth.lat.assign_attrs(units="m")
     with pytest.raises(InputError, match="give degrees"):
         plane_geometry(bad_units)
+    with pytest.raises(InputError, match="control must be"):
+        qg_fourdvar(obs, fg, rossby_radius=60e3, control="x")
     with pytest.raises(InputError, match="fewer than the window"):
         qg_fourdvar(obs, fg, rossby_radius=60e3, window=30, n_iter=1)

@@ -70,6 +70,10 @@ class QGFlowPrior(Prior):
         """SSH ``(..., ny, nx)`` in metres after one field step of free QG flow."""
         return self.qg.integrate(eta, self.step_seconds)
 
+    def step_normalised(self, z: torch.Tensor) -> torch.Tensor:
+        """One field step of the flow on a normalised state ``(..., ny, nx)``."""
+        return (self.flow(z * self.norm_std + self.norm_mean) - self.norm_mean) / self.norm_std
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = 2 + self.time_axis
         xt = x.movedim(t, 2)                                 # (B, C, T, ny, nx)
