@@ -13,7 +13,7 @@ Equations (SI units)::
   removes enstrophy at the grid scale; the domain mean of η (the k = 0 mode) is left unchanged.
 
 Without forcing, damping and filter, the discrete model conserves the energy
-½ Σ (|∇ψ|² + ψ²/Ld²) and the potential enstrophy ½ Σ q² (up to the RK4 error).
+½ Σ (∇ψ · ∇ψ + ψ²/Ld²) and the potential enstrophy ½ Σ q² (up to the RK4 error).
 
 Written by hand rather than with pyqg: pyqg is numpy-only (not differentiable) and not a
 dependency; the variational prior needs gradients through the flow.
@@ -157,7 +157,7 @@ class QGModel(nn.Module):
 
     def safe_dt(self, eta: torch.Tensor) -> float:
         """The largest RK4-stable time step (s) for the SSH ``eta`` (advective CFL:
-        the de-aliased advection's fastest frequency is (2/3)(π/dx)(max|u| + max|v|)):
+        the fastest frequency of the de-aliased advection is ``(2/3)(π/dx)(max|u| + max|v|)``):
         ``2.8 dx / ((2/3) π (max|u| + max|v|))`` (infinite for a flow at rest)."""
         u, v = self.velocity(eta.detach())
         speed = float(u.abs().max() + v.abs().max())
@@ -187,7 +187,7 @@ class QGModel(nn.Module):
         return self.qh_to_ssh(qh)
 
     def energy(self, eta: torch.Tensor) -> torch.Tensor:
-        """Σ (|∇ψ|² + ψ²/Ld²)/2 per field (the conserved energy of the inviscid model)."""
+        """Σ (∇ψ · ∇ψ + ψ²/Ld²)/2 per field (the conserved energy of the inviscid model)."""
         qh = self.ssh_to_qh(eta)
         real = torch.float64 if qh.dtype == torch.complex128 else torch.float32
         w = torch.ones(qh.shape[-1], dtype=real, device=qh.device)

@@ -24,7 +24,7 @@ class QGFlowPrior(Prior):
     horizontal axes (lat, lon: ``(ny, nx)``) after it; every channel is an SSH field. The QG
     model acts on SSH in metres: ``norm_mean``/``norm_std`` convert the model's normalised
     state (give the VarModel's normalisation; the prior follows
-    :meth:`VarModel.set_normalization` through :meth:`set_units`).
+    :meth:`varda.core.model.VarModel.set_normalization` through :meth:`set_units`).
 
     Args:
         qg: :class:`varda.core.qg.QGModel` options (``shape``, ``dx``, ``rossby_radius``,
@@ -62,7 +62,7 @@ class QGFlowPrior(Prior):
 
     def check_cfl(self, x: torch.Tensor) -> None:
         """Raise if the RK4 sub-step is unstable for the flow of the state ``x`` (see
-        :meth:`QGModel.check_cfl`)."""
+        :meth:`varda.core.qg.QGModel.check_cfl`)."""
         eta = x.detach() * self.norm_std + self.norm_mean
         self.qg.check_cfl(eta.reshape(-1, *eta.shape[-2:]))
 
