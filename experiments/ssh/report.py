@@ -82,7 +82,10 @@ def figures(truth: xr.DataArray, tracks: xr.Dataset, res: dict, case: str) -> No
 
     fig, ax = plt.subplots(figsize=(5, 3.5), constrained_layout=True)
     for name in ("oi", "qg4dvar"):
-        s = psd_scores(maps[name], truth).score.mean("freq_time")
+        p = psd_scores(maps[name], truth)
+        # the score per wavelength of the time-integrated spectra (averaging the score over
+        # frequencies would weigh frequencies where the truth has no energy)
+        s = 1 - p.psd_error.sum("freq_time") / p.psd_truth.sum("freq_time")
         ax.plot(1 / s.freq_lon[1:], s[1:], label=name)
     ax.axhline(0.5, color="k", lw=0.5)
     ax.set_xscale("log")
