@@ -98,6 +98,9 @@ class VarModel(nn.Module):
         return self
 
     def _warn_if_physics_normalised(self) -> None:
+        units = getattr(self.prior, "set_units", None)
+        if callable(units):                 # a physical prior that follows the normalisation
+            units(self.norm_mean, self.norm_std)
         # the flow prior integrates its ODE on the model's working (normalised) state: right for
         # a learned ODE, wrong for the true Lorenz-96 equations unless mean 0 and std 1
         from varda.core.ode import Lorenz96

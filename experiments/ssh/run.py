@@ -1,0 +1,142 @@
+"""SSH from nadir altimetry on a QG OSSE: DUACS-style OI vs weak-constraint QG 4D-Var.
+
+    python -m experiments.ssh.run                 # the benchmark (see settings.py)
+    python -m experiments.ssh.run --quick         # the same path on a tiny grid, seconds
+    python -m experiments.ssh.run --cases perfect-4 --seeds 2000      # a part
+    python -m experiments.ssh.run --merge experiments/ssh/runs/*.json # assemble the table
+
+Writes ``results/ssh.json`` and ``results/ssh.md`` (``results/quick/`` for ``--quick``), and
+with ``--figures`` the figures of one test case under ``docs/benchmarks/figures``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+
+from experiments.ssh import report
+from experiments.ssh.settings import (FULL, OCEANS, PRIOR_PHYSICS, QUICK, RESULTS_DIR, RUNS_DIR,
+                                      SATELLITES, SEEDS, THREADS, TUNE_SEED)
+from varda.baselines import duacs_oi
+from varda.baselines.qg4dvar import qg_fourdvar
+from varda.datasets.altimetry import grid_tracks, sample_tracks
+from varda.datasets.qg import MISSPECIFIED, make_qg_ssh
+from varda.metrics import nrmse_score, psd_scores
+
+
+def make_case(ocean: str, n_sat: int, seed: int, cfg: dict) -> tuple[xr.DataArray, xr.Dataset]:
+    """Truth and along-track data of one OSSE (tracks seeded apart from the truth)."""
+    physics = dict(MISSPECIFIED) if ocean == "misspecified" else {}
+    truth = make_qg_ssh(cfg["n_days"], seed=seed, shape=cfg["shape"], dx=cfg["dx"],
+                        spinup_days=cfg["spinup_days"], **physics)
+    return truth, sample_tracks(truth, satellites=n_sat, seed=seed + 17)
+
+
+def scores(est: xr.DataArray, truth: xr.DataArray) -> dict:
+    """RMSE, µ, σ, λx (km), λt (days)."""
+    n = nrmse_score(est, truth)
+    out = {"rmse": n.rmse, "mu": n.mu, "sigma": n.sigma}
+    try:
+        p = psd_scores(est, truth)
+        out.update(lambda_x_km=p.lambda_x_km, lambda_t=p.lambda_t)
+    except Exception as err:        # too short a record for the spectrum: say so in the table
+        out.update(lambda_x_km=float("nan"), lambda_t=float("nan"), psd_error=str(err)[:80])
+    return out
+
+
+def map_case(truth: xr.DataArray, tracks: xr.Dataset, cfg: dict, *, error_ratio: float,
+             keep: bool = False) -> dict:
+    """Every method on one case: scores, wall times, cost evaluations (and the maps)."""
+    obs = grid_tracks(tracks, truth)
+    t0 = time.perf_counter()
+    oi = duacs_oi(tracks, truth).ssh
+    rows = {"oi": {**scores(oi, truth), "seconds": time.perf_counter() - t0}}
+    maps = {"oi": oi}
+    for name, n_iter in (("qg4dvar", cfg["lbfgs_iter"]), ("qg4dvar_k20", cfg["fsgd_iter"])):
+        t0 = time.perf_counter()
+        x = qg_fourdvar(obs, oi, **PRIOR_PHYSICS, error_ratio=error_ratio, window=cfg["window"],
+                        n_iter=n_iter, n_substeps=cfg["n_substeps"], control=cfg["control"])
+        rows[name] = {**scores(x, truth), "seconds": time.perf_counter() - t0,
+                      "cost_evaluations": x.attrs["cost_evaluations_per_window"]}
+        maps[name] = x
+    for r in rows.values():
+        r["rmse_ratio"] = r["rmse"] / rows["oi"]["rmse"]
+    return {"rows": rows, "maps": maps, "obs": obs} if keep else {"rows": rows}
+
+
+def tune(cfg: dict) -> tuple[float, dict]:
+    """error_ratio chosen on the tuning seed (perfect ocean, 4 nadirs) by RMSE."""
+    truth, tracks = make_case("perfect", 4, TUNE_SEED, cfg)
+    obs = grid_tracks(tracks, truth)
+    oi = duacs_oi(tracks, truth).ssh
+    found = {}
+    for r in cfg["lambdas"]:
+        x = qg_fourdvar(obs, oi, **PRIOR_PHYSICS, error_ratio=r, window=cfg["window"],
+                        n_iter=cfg["lbfgs_iter"], n_substeps=cfg["n_substeps"],
+                        control=cfg["control"])
+        found[str(r)] = float(np.sqrt(((x - truth) ** 2).mean()))
+    best = min(cfg["lambdas"], key=lambda r: found[str(r)])
+    return float(best), found
+
+
+def main(argv: "list[str] | None" = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m experiments.ssh.run", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="tiny sizes (seconds); numbers mean nothing")
+    ap.add_argument("--cases", nargs="+", default=None, metavar="OCEAN-NSAT",
+                    help="e.g. perfect-4 misspecified-2 (default: all)")
+    ap.add_argument("--seeds", nargs="+", type=int, default=None, help=f"default {SEEDS}")
+    ap.add_argument("--error-ratio", type=float, default=None,
+                    help="skip the tuning and use this error ratio")
+    ap.add_argument("--out", type=Path, default=None, help="results JSON")
+    ap.add_argument("--merge", nargs="+", type=Path, default=None, help="merge part files")
+    ap.add_argument("--figures", action="store_true", help="figures of the first case and seed")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(THREADS)
+    out_dir = RESULTS_DIR / "quick" if args.quick else RESULTS_DIR
+    if args.merge:
+        parts = [json.loads(p.read_text()) for p in args.merge]
+        merged = {"settings": parts[0]["settings"], "error_ratio": parts[0]["error_ratio"],
+                  "tuning": parts[0].get("tuning"), "cases": {}}
+        for p in parts:
+            for case, seeds in p["cases"].items():
+                merged["cases"].setdefault(case, {}).update(seeds)
+        report.write(merged, out_dir)
+        return 0
+    cfg = QUICK if args.quick else FULL
+    cases = args.cases or [f"{o}-{n}" for o in OCEANS for n in SATELLITES]
+    seeds = args.seeds or (SEEDS[:1] if args.quick else SEEDS)
+    if args.error_ratio is None:
+        ratio, tuning = tune(cfg)
+    else:
+        ratio, tuning = args.error_ratio, None
+    print(f"error_ratio {ratio} (tuning: {tuning})", flush=True)
+    result: dict = {"settings": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
+                    "error_ratio": ratio, "tuning": tuning, "cases": {}}
+    for case in cases:
+        ocean, n_sat = case.rsplit("-", 1)
+        for seed in seeds:
+            truth, tracks = make_case(ocean, int(n_sat), seed, cfg)
+            want = args.figures and case == cases[0] and seed == seeds[0]
+            res = map_case(truth, tracks, cfg, error_ratio=ratio, keep=want)
+            result["cases"].setdefault(case, {})[str(seed)] = res["rows"]
+            print(case, seed, {m: round(r["rmse_ratio"], 3) for m, r in res["rows"].items()},
+                  flush=True)
+            if want:
+                report.figures(truth, tracks, res, case)
+            out = args.out or (out_dir / "ssh.json")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(result, indent=1))      # after every case: partial use
+    if args.out is None:
+        report.write(result, out_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
