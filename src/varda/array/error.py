@@ -29,7 +29,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from varda.array.background.field import _oi_scales, halo
+from varda.array.background.field import _oi_scales, map_along_time
 from varda.errors import InputError
 
 #: where a model keeps its calibration (``model.meta[CALIBRATION_KEY]``, JSON)
@@ -151,21 +151,7 @@ def posterior_variance(obs: Any, axis: int, spec: Mapping[str, Any]) -> Any:
     ``obs`` (NaN = not observed), time along ``axis``; NumPy in, NumPy out; dask in, lazy
     dask out (same values for any chunking)."""
     spec = {"kind": "oi", **{k: spec[k] for k in OI_KEYS}}
-    axis = axis % obs.ndim
-    if not hasattr(obs, "dask"):
-        return _variance_kernel(obs, axis=axis, spec=spec)
-    from dask.array.overlap import ensure_minimum_chunksize, map_overlap
-
-    whole = obs.rechunk({axis: -1})
-    h = halo(spec)
-    depth = {ax: (0 if ax == axis or len(whole.chunks[ax]) == 1 else h)
-             for ax in range(obs.ndim)}
-    if any(depth.values()):
-        whole = whole.rechunk({ax: ensure_minimum_chunksize(d, whole.chunks[ax])
-                               for ax, d in depth.items() if d})
-    out = map_overlap(_variance_kernel, whole, depth=depth, boundary="none", axis=axis,
-                      spec=spec, dtype=np.float32, trim=True)
-    return out.rechunk(obs.chunks)
+    return map_along_time(_variance_kernel, obs, axis % obs.ndim, spec)
 
 
 def error_std(obs: Any, axis: int, calibration: Calibration) -> Any:

@@ -88,22 +88,27 @@ def background(obs: Any, axis: int, spec: "dict | float | None") -> Any:
     if not isinstance(spec, dict):
         spec = {"kind": "running_mean", "time_scale": spec}
     _check_spec(spec)
-    axis = axis % obs.ndim
-    if hasattr(obs, "dask"):
-        from dask.array.overlap import map_overlap
+    return map_along_time(_kernel, obs, axis % obs.ndim, spec)
 
-        whole = obs.rechunk({axis: -1})
-        h = halo(spec)
-        depth = {ax: (0 if ax == axis or len(whole.chunks[ax]) == 1 else h)
-                 for ax in range(obs.ndim)}
-        if any(depth.values()):
-            from dask.array.overlap import ensure_minimum_chunksize
-            whole = whole.rechunk({ax: ensure_minimum_chunksize(d, whole.chunks[ax])
-                                   for ax, d in depth.items() if d})
-        out = map_overlap(_kernel, whole, depth=depth, boundary="none", axis=axis,
-                          spec=spec, dtype=np.float32, trim=True)
-        return out.rechunk(obs.chunks)
-    return _kernel(obs, axis=axis, spec=spec)
+
+def map_along_time(kernel, obs: Any, axis: int, spec: dict) -> Any:
+    """``kernel(block, axis=axis, spec=spec)`` (float32 out) over ``obs``: one call for NumPy;
+    for dask, blocks that hold the whole of ``axis`` and a halo of :func:`halo` grid steps
+    along the other chunked axes (lazy; the same values for any chunking)."""
+    if not hasattr(obs, "dask"):
+        return kernel(obs, axis=axis, spec=spec)
+    from dask.array.overlap import ensure_minimum_chunksize, map_overlap
+
+    whole = obs.rechunk({axis: -1})
+    h = halo(spec)
+    depth = {ax: (0 if ax == axis or len(whole.chunks[ax]) == 1 else h)
+             for ax in range(obs.ndim)}
+    if any(depth.values()):
+        whole = whole.rechunk({ax: ensure_minimum_chunksize(d, whole.chunks[ax])
+                               for ax, d in depth.items() if d})
+    out = map_overlap(kernel, whole, depth=depth, boundary="none", axis=axis,
+                      spec=spec, dtype=np.float32, trim=True)
+    return out.rechunk(obs.chunks)
 
 
 def choose_time_scale(values: np.ndarray, axis: int = 0,
