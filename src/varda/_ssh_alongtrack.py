@@ -12,6 +12,7 @@ import xarray as xr
 from scipy.interpolate import RegularGridInterpolator
 
 from varda._alongtrack import EPOCH, Tracks, chord_xyz_km, inside, pieces, read_grid, read_tracks
+from varda._spectra import score_crossing
 from varda.errors import InputError
 
 
@@ -120,16 +121,7 @@ def along_track_scores(estimate: xr.DataArray, tracks: xr.Dataset, *, variable: 
     with np.errstate(divide="ignore", invalid="ignore"):
         score = 1.0 - p_err / p_ref
     wl = 1.0 / f
-    below = np.flatnonzero(score < threshold)
-    if below.size == 0:
-        lx, status = float(wl[-1]), "resolved_to_grid"
-    elif below[0] == 0:
-        lx, status = float(wl[0]), "unresolved"
-    else:
-        i = below[0]
-        lx = float(wl[i - 1] + (threshold - score[i - 1]) * (wl[i] - wl[i - 1])
-                   / (score[i] - score[i - 1]))
-        status = "crossed"
+    lx, status = score_crossing(f, score, threshold)
     spectrum = xr.Dataset({"psd_ref": ("wavenumber", p_ref), "psd_map": ("wavenumber", p_map),
                            "psd_error": ("wavenumber", p_err), "score": ("wavenumber", score)},
                           coords={"wavenumber": ("wavenumber", f, {"units": "cycles/km"}),

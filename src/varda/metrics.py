@@ -33,6 +33,7 @@ import numpy as np
 import scipy.signal
 import xarray as xr
 
+from varda._spectra import score_crossing
 from varda.errors import InputError
 
 EARTH_RADIUS_KM = 6371.0
@@ -283,17 +284,7 @@ def spectral_score_array(est: np.ndarray, ref: np.ndarray, *, spacing: float = 1
     with np.errstate(divide="ignore", invalid="ignore"):
         score = 1.0 - p_err / p_ref
     wavelength = 1.0 / freq
-    below = np.flatnonzero(score < threshold)
-    if below.size == 0:
-        cutoff, status = float(wavelength[-1]), "resolved_to_grid"
-    elif below[0] == 0:
-        cutoff, status = float(wavelength[0]), "unresolved"
-    else:
-        i = below[0]
-        # linear in the score between the two wavenumbers around the crossing
-        s0, s1 = score[i - 1], score[i]
-        f = freq[i - 1] + (threshold - s0) * (freq[i] - freq[i - 1]) / (s1 - s0)
-        cutoff, status = float(1.0 / f), "crossed"
+    cutoff, status = score_crossing(freq, score, threshold)
     return SpectralScore(cutoff, freq, wavelength, p_ref, p_err, score, units, int(ok.sum()),
                          status, threshold)
 
