@@ -21,27 +21,32 @@ import torch
 import xarray as xr
 
 from experiments.ssh import report
-from experiments.ssh.settings import (FULL, OCEANS, PRIOR_PHYSICS, QUICK, RESULTS_DIR, RUNS_DIR,
-                                      SATELLITES, SEEDS, THREADS, TUNE_SEED)
+from experiments.ssh.settings import (FULL, OCEANS, PRIOR_PHYSICS, QUICK, RESULTS_DIR, SATELLITES,
+                                      SEEDS, THREADS, TUNE_SEED, WITHHELD)
 from varda.baselines import duacs_oi
 from varda.baselines.qg4dvar import qg_fourdvar
-from varda.datasets.altimetry import grid_tracks, sample_tracks
+from varda.datasets.altimetry import Satellite, grid_tracks, sample_tracks
 from varda.datasets.qg import MISSPECIFIED, make_qg_ssh
-from varda.metrics import nrmse_score, psd_scores
+from varda.metrics import along_track_scores, nrmse_score, psd_scores
 
 
-def make_case(ocean: str, n_sat: int, seed: int, cfg: dict) -> tuple[xr.DataArray, xr.Dataset]:
-    """Truth and along-track data of one OSSE (tracks seeded apart from the truth)."""
+def make_case(ocean: str, n_sat: int, seed: int, cfg: dict
+              ) -> tuple[xr.DataArray, xr.Dataset, xr.Dataset]:
+    """Truth, along-track data and the withheld satellite's data of one OSSE (tracks seeded
+    apart from the truth)."""
     physics = dict(MISSPECIFIED) if ocean == "misspecified" else {}
     truth = make_qg_ssh(cfg["n_days"], seed=seed, shape=cfg["shape"], dx=cfg["dx"],
                         spinup_days=cfg["spinup_days"], **physics)
-    return truth, sample_tracks(truth, satellites=n_sat, seed=seed + 17)
+    withheld = sample_tracks(truth, satellites=[Satellite(*WITHHELD)], seed=seed + 31)
+    return truth, sample_tracks(truth, satellites=n_sat, seed=seed + 17), withheld
 
 
-def scores(est: xr.DataArray, truth: xr.DataArray) -> dict:
-    """RMSE, µ, σ, λx (km), λt (days)."""
+def scores(est: xr.DataArray, truth: xr.DataArray, withheld: xr.Dataset) -> dict:
+    """RMSE, µ, σ, λx (km), λt (days); RMSE and λx along the withheld satellite's tracks."""
     n = nrmse_score(est, truth)
-    out = {"rmse": n.rmse, "mu": n.mu, "sigma": n.sigma}
+    at = along_track_scores(est, withheld)
+    out = {"rmse": n.rmse, "mu": n.mu, "sigma": n.sigma, "at_rmse": at.rmse,
+           "at_lambda_x_km": at.lambda_x_km}
     try:
         p = psd_scores(est, truth)
         out.update(lambda_x_km=p.lambda_x_km, lambda_t=p.lambda_t)
@@ -50,38 +55,49 @@ def scores(est: xr.DataArray, truth: xr.DataArray) -> dict:
     return out
 
 
-def map_case(truth: xr.DataArray, tracks: xr.Dataset, cfg: dict, *, error_ratio: float,
-             keep: bool = False) -> dict:
+def fourdvar(obs: xr.DataArray, oi: xr.Dataset, cfg: dict, factor: float, *, n_iter: int,
+             spinup_iter: int) -> xr.DataArray:
+    """QG 4D-Var from the OI, with the OI's noise and posterior error as its statistics."""
+    return qg_fourdvar(obs, oi.ssh, **PRIOR_PHYSICS, model_error_factor=factor,
+                       obs_error_std=oi.attrs["noise_std"],
+                       first_guess_error_std=float(np.sqrt((oi.ssh_error ** 2).mean())),
+                       window=cfg["window"], n_iter=n_iter, spinup_iter=spinup_iter,
+                       n_substeps=cfg["n_substeps"])
+
+
+def map_case(truth: xr.DataArray, tracks: xr.Dataset, withheld: xr.Dataset, cfg: dict, *,
+             factor: float, keep: bool = False) -> dict:
     """Every method on one case: scores, wall times, cost evaluations (and the maps)."""
     obs = grid_tracks(tracks, truth)
     t0 = time.perf_counter()
-    oi = duacs_oi(tracks, truth).ssh
-    rows = {"oi": {**scores(oi, truth), "seconds": time.perf_counter() - t0}}
-    maps = {"oi": oi}
-    for name, n_iter in (("qg4dvar", cfg["lbfgs_iter"]), ("qg4dvar_k20", cfg["fsgd_iter"])):
+    oi = duacs_oi(tracks, truth)
+    rows = {"oi": {**scores(oi.ssh, truth, withheld), "seconds": time.perf_counter() - t0}}
+    maps = {"oi": oi.ssh}
+    spin_k, iter_k = cfg["k_iter"]
+    for name, n_iter, spin in (("qg4dvar", cfg["lbfgs_iter"], cfg["spinup_iter"]),
+                               ("qg4dvar_k20", iter_k, spin_k)):
         t0 = time.perf_counter()
-        x = qg_fourdvar(obs, oi, **PRIOR_PHYSICS, error_ratio=error_ratio, window=cfg["window"],
-                        n_iter=n_iter, n_substeps=cfg["n_substeps"], control=cfg["control"])
-        rows[name] = {**scores(x, truth), "seconds": time.perf_counter() - t0,
-                      "cost_evaluations": x.attrs["cost_evaluations_per_window"]}
+        x = fourdvar(obs, oi, cfg, factor, n_iter=n_iter, spinup_iter=spin)
+        rows[name] = {**scores(x, truth, withheld), "seconds": time.perf_counter() - t0,
+                      "cost_evaluations": x.attrs["cost_evaluations_per_window"],
+                      "iterations": n_iter + spin}
         maps[name] = x
     for r in rows.values():
         r["rmse_ratio"] = r["rmse"] / rows["oi"]["rmse"]
+        r["at_rmse_ratio"] = r["at_rmse"] / rows["oi"]["at_rmse"]
     return {"rows": rows, "maps": maps, "obs": obs} if keep else {"rows": rows}
 
 
 def tune(cfg: dict) -> tuple[float, dict]:
-    """error_ratio chosen on the tuning seed (perfect ocean, 4 nadirs) by RMSE."""
-    truth, tracks = make_case("perfect", 4, TUNE_SEED, cfg)
+    """The model-error factor chosen on the tuning seed (perfect ocean, 4 nadirs) by RMSE."""
+    truth, tracks, _ = make_case("perfect", 4, TUNE_SEED, cfg)
     obs = grid_tracks(tracks, truth)
-    oi = duacs_oi(tracks, truth).ssh
+    oi = duacs_oi(tracks, truth)
     found = {}
-    for r in cfg["lambdas"]:
-        x = qg_fourdvar(obs, oi, **PRIOR_PHYSICS, error_ratio=r, window=cfg["window"],
-                        n_iter=cfg["lbfgs_iter"], n_substeps=cfg["n_substeps"],
-                        control=cfg["control"])
+    for r in cfg["factors"]:
+        x = fourdvar(obs, oi, cfg, r, n_iter=cfg["lbfgs_iter"], spinup_iter=cfg["spinup_iter"])
         found[str(r)] = float(np.sqrt(((x - truth) ** 2).mean()))
-    best = min(cfg["lambdas"], key=lambda r: found[str(r)])
+    best = min(cfg["factors"], key=lambda r: found[str(r)])
     return float(best), found
 
 
@@ -92,8 +108,8 @@ def main(argv: "list[str] | None" = None) -> int:
     ap.add_argument("--cases", nargs="+", default=None, metavar="OCEAN-NSAT",
                     help="e.g. perfect-4 misspecified-2 (default: all)")
     ap.add_argument("--seeds", nargs="+", type=int, default=None, help=f"default {SEEDS}")
-    ap.add_argument("--error-ratio", type=float, default=None,
-                    help="skip the tuning and use this error ratio")
+    ap.add_argument("--model-error-factor", type=float, default=None,
+                    help="skip the tuning and use this model-error factor")
     ap.add_argument("--out", type=Path, default=None, help="results JSON")
     ap.add_argument("--merge", nargs="+", type=Path, default=None, help="merge part files")
     ap.add_argument("--figures", action="store_true", help="figures of the first case and seed")
@@ -102,7 +118,7 @@ def main(argv: "list[str] | None" = None) -> int:
     out_dir = RESULTS_DIR / "quick" if args.quick else RESULTS_DIR
     if args.merge:
         parts = [json.loads(p.read_text()) for p in args.merge]
-        merged = {"settings": parts[0]["settings"], "error_ratio": parts[0]["error_ratio"],
+        merged = {"settings": parts[0]["settings"], "factor": parts[0]["factor"],
                   "tuning": parts[0].get("tuning"), "cases": {}}
         for p in parts:
             for case, seeds in p["cases"].items():
@@ -112,19 +128,19 @@ def main(argv: "list[str] | None" = None) -> int:
     cfg = QUICK if args.quick else FULL
     cases = args.cases or [f"{o}-{n}" for o in OCEANS for n in SATELLITES]
     seeds = args.seeds or (SEEDS[:1] if args.quick else SEEDS)
-    if args.error_ratio is None:
-        ratio, tuning = tune(cfg)
+    if args.model_error_factor is None:
+        factor, tuning = tune(cfg)
     else:
-        ratio, tuning = args.error_ratio, None
-    print(f"error_ratio {ratio} (tuning: {tuning})", flush=True)
+        factor, tuning = args.model_error_factor, None
+    print(f"model-error factor {factor} (tuning: {tuning})", flush=True)
     result: dict = {"settings": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
-                    "error_ratio": ratio, "tuning": tuning, "cases": {}}
+                    "factor": factor, "tuning": tuning, "cases": {}}
     for case in cases:
         ocean, n_sat = case.rsplit("-", 1)
         for seed in seeds:
-            truth, tracks = make_case(ocean, int(n_sat), seed, cfg)
+            truth, tracks, withheld = make_case(ocean, int(n_sat), seed, cfg)
             want = args.figures and case == cases[0] and seed == seeds[0]
-            res = map_case(truth, tracks, cfg, error_ratio=ratio, keep=want)
+            res = map_case(truth, tracks, withheld, cfg, factor=factor, keep=want)
             result["cases"].setdefault(case, {})[str(seed)] = res["rows"]
             print(case, seed, {m: round(r["rmse_ratio"], 3) for m, r in res["rows"].items()},
                   flush=True)

@@ -20,6 +20,7 @@ import torch
 import xarray as xr
 
 from varda.baselines.fourdvar import fourdvar
+from varda.baselines.qg_forcing import ForcingCost, model_error_stats, solve_forcing_control
 from varda.core.priors.qg import QGFlowPrior
 from varda.errors import InputError
 
@@ -79,50 +80,6 @@ def qg_prior(da: xr.DataArray, *, rossby_radius: float, beta: "float | None" = N
     return QGFlowPrior(qg=qg, n_substeps=n_substeps, norm_std=norm_std)
 
 
-def solve_forcing_control(y: torch.Tensor, mask: torch.Tensor, prior: QGFlowPrior, *,
-                          lam: float, x0: torch.Tensor, n_iter: int,
-                          history_size: int = 20) -> tuple[torch.Tensor, int]:
-    """Minimise U(x) = mean_Ω (x − y)² + λ mean (x − Φ(x))² over the control
-    ``(x[0], w[1..T−1])`` with ``x[t] = Φ(x)[t] + w[t]`` (the same cost as over the states, but
-    a change of the initial state now moves the whole trajectory, so information crosses the
-    window in one iteration instead of one day per iteration). Tensors ``(B, 1, T, ny, nx)``
-    normalised; starts from ``x0`` exactly. Returns the states and the cost evaluations."""
-    nt = y.shape[2]
-    m = mask.to(y.dtype)
-    y = torch.where(mask, y, torch.zeros_like(y))
-    n_obs = m.flatten(1).sum(1).clamp_min(1.0)
-    n_all = float(y[0].numel())
-    with torch.no_grad():
-        w0 = x0[:, :, 1:] - prior(x0)[:, :, 1:]
-    init = x0[:, :, :1].clone().requires_grad_(True)
-    w = w0.clone().requires_grad_(True)
-
-    def states() -> torch.Tensor:
-        xs = [init[:, :, 0]]
-        for t in range(nt - 1):
-            xs.append(prior.step_normalised(xs[-1]) + w[:, :, t])
-        return torch.stack(xs, dim=2)
-
-    opt = torch.optim.LBFGS([init, w], lr=1.0, max_iter=n_iter, history_size=history_size,
-                            line_search_fn="strong_wolfe", tolerance_grad=1e-10,
-                            tolerance_change=1e-14)
-    calls = 0
-
-    def closure() -> torch.Tensor:
-        nonlocal calls
-        calls += 1
-        opt.zero_grad()
-        x = states()
-        data = ((x - y) ** 2 * m).flatten(1).sum(1) / n_obs
-        u = (data + lam * (w ** 2).flatten(1).sum(1) / n_all).sum() * n_all
-        u.backward()
-        return u
-
-    opt.step(closure)
-    with torch.no_grad():
-        return states(), calls
-
-
 class _Counted(torch.nn.Module):
     """Counts the prior's evaluations (one per cost evaluation)."""
 
@@ -135,86 +92,131 @@ class _Counted(torch.nn.Module):
         return self.inner(x)
 
 
+def _window_batches(arrays: "list[np.ndarray]", starts: "list[int]", window: int, batch: int,
+                    scale: float):
+    """Yield ``(chunk, [stacked windows / scale])`` per batch of window starts."""
+    for b0 in range(0, len(starts), batch):
+        chunk = starts[b0:b0 + batch]
+        yield chunk, [torch.from_numpy(np.stack([a[s:s + window] for s in chunk]) / scale)
+                      for a in arrays]
+
+
+def _substeps(obs: xr.DataArray, fg: np.ndarray, rossby_radius: float, beta, f0) -> int:
+    """The fewest RK4 steps per day that are CFL-safe for the first guess's flow, with a
+    25 % margin (at least 8)."""
+    probe = qg_prior(obs, rossby_radius=rossby_radius, beta=beta, f0=f0, n_substeps=1)
+    safe = min(probe.qg.safe_dt(torch.from_numpy(fg[i:i + 1])) for i in range(0, len(fg), 5))
+    return max(8, math.ceil(1.25 * 86400.0 / safe))
+
+
+def _check_inputs(obs: xr.DataArray, first_guess: xr.DataArray, control: str) -> None:
+    if control not in ("forcing", "state"):
+        raise InputError(f"control must be 'forcing' or 'state', got {control!r}")
+    if obs.dims != ("time", "lat", "lon") or first_guess.shape != obs.shape:
+        raise InputError(f"obs must be (time, lat, lon) and first_guess the same shape; got "
+                         f"{obs.dims} {obs.shape} and {first_guess.shape}")
+    if not np.isfinite(np.asarray(first_guess.values)).all():
+        raise InputError("first_guess has NaN: give a gap-free first guess (e.g. the OI)")
+    if not np.isfinite(np.asarray(obs.values)).any():
+        raise InputError("obs has no observation (all NaN): grid the tracks onto this grid "
+                         "first (varda.datasets.altimetry.grid_tracks) and check they cover it")
+
+
 def qg_fourdvar(obs: xr.DataArray, first_guess: xr.DataArray, *, rossby_radius: float,
-                beta: "float | None" = None, f0: "float | None" = None, error_ratio: float = 0.1,
-                window: int = 20, n_iter: int = 100, batch: int = 8,
-                n_substeps: "int | None" = None,
-                damping_days: "float | None" = None, history_size: int = 20,
-                control: str = "state", check: bool = True) -> xr.DataArray:
+                beta: "float | None" = None, f0: "float | None" = None,
+                control: str = "forcing", obs_error_std: "float | None" = None,
+                first_guess_error_std: "float | None" = None, model_error_factor: float = 0.5,
+                error_ratio: float = 0.1, window: int = 20, n_iter: int = 100,
+                spinup_iter: int = 30, batch: int = 8, n_substeps: "int | None" = None,
+                damping_days: "float | None" = None, history_size: int = 30,
+                check: bool = True) -> xr.DataArray:
     """Map gridded SSH observations ``obs (time, lat, lon)`` (NaN = unobserved, metres) by
     weak-constraint 4D-Var with a QG prior, from ``first_guess`` (same grid, e.g. the OI).
 
     Args:
         rossby_radius, beta, f0: the region's physics in SI units (β and f0 default to the
             values at the mean latitude of ``obs``).
-        error_ratio: σ²_obs / σ²_model, the observation-error variance over the daily
-            model-error variance per grid point (choose it on withheld data). The prior
-            weight in U (both of whose terms are means) is then λ = error_ratio × (grid
-            points / observed points) of the windows solved together.
-        window: days per window (overlapping by half, blended).
-        n_iter: L-BFGS iterations per window. batch: windows solved together.
-        n_substeps: RK4 steps per day; None: the fewest that are CFL-safe for the first
-            guess's flow with a 25 % margin (at least 8). damping_days: linear damping of
-            the prior (None: none).
-        control: ``"state"`` (default): L-BFGS over the daily states (the cost as varda's
-            gradient solvers see it); ``"forcing"``: over the initial state and the daily
-            model errors (:func:`solve_forcing_control`; the same cost; in one 64 × 64,
-            20-day trial, r = 0.3 and 40 iterations, it stayed at the OI's error: not
-            compared with the state control at equal settings yet).
+        control: ``"forcing"`` (default): the initial state and a red-in-time model error
+            per day, whitened by statistics estimated from the first guess
+            (:mod:`varda.baselines.qg_forcing`); ``"state"``: the daily states, with the
+            cost ``mean_Ω (x − y)² + λ mean (x − Φ(x))²`` that varda's gradient solvers see
+            (white model error; information moves one day per iteration).
+        obs_error_std: observation-error std (m) (forcing control); ``None``: the rms of
+            ``obs − first_guess`` on the observed points. Give the along-track noise
+            estimate of the OI (``duacs_oi(...).attrs["noise_std"]``) when there is one.
+        first_guess_error_std: error std (m) of the first guess on a window's first day
+            (forcing control); ``None``: the first guess's std (a weak background).
+        model_error_factor: the model error's daily std as a fraction of the first guess's
+            own residuals under the model (which hold its error as well as the model's);
+            choose it on withheld data.
+        error_ratio: σ²_obs / σ²_model of the state control (its prior weight is
+            λ = error_ratio × grid points / observed points).
+        window: days per window (overlapping by half, blended with triangular weights).
+        n_iter: L-BFGS iterations per batch of windows (after ``spinup_iter`` iterations
+            that fit the forced trajectory to the first guess, forcing control).
+        batch: windows solved together (one FFT; memory is a batch's, whatever the length).
+        n_substeps: RK4 steps per day; None: the fewest CFL-safe for the first guess's flow
+            with a 25 % margin (at least 8). damping_days: the prior's linear damping.
         check: raise if the RK4 step is unstable for the first guess's flow.
 
     Returns:
-        the map (``attrs``: ``cost_evaluations`` per window, the physics used).
+        the map (``attrs``: ``cost_evaluations_per_window``, the physics and statistics used).
     """
-    if control not in ("forcing", "state"):
-        raise InputError(f"control must be 'forcing' or 'state', got {control!r}")
-    if obs.dims != ("time", "lat", "lon") or first_guess.shape != obs.shape:
-        raise InputError(f"obs must be (time, lat, lon) and first_guess the same shape; got "
-                         f"{obs.dims} {obs.shape} and {first_guess.shape}")
+    _check_inputs(obs, first_guess, control)
     y_all = np.asarray(obs.values, np.float32)
     fg = np.asarray(first_guess.values, np.float32)
-    if not np.isfinite(fg).all():
-        raise InputError("first_guess has NaN: give a gap-free first guess (e.g. the OI)")
-    if not np.isfinite(y_all).any():
-        raise InputError("obs has no observation (all NaN): grid the tracks onto this grid "
-                         "first (varda.datasets.altimetry.grid_tracks) and check they cover it")
     scale = float(np.nanstd(y_all)) or 1.0
     if n_substeps is None:
-        probe = qg_prior(obs, rossby_radius=rossby_radius, beta=beta, f0=f0, n_substeps=1)
-        safe = min(probe.qg.safe_dt(torch.from_numpy(fg[i:i + 1])) for i in range(0, len(fg), 5))
-        n_substeps = max(8, math.ceil(1.25 * 86400.0 / safe))
+        n_substeps = _substeps(obs, fg, rossby_radius, beta, f0)
     prior = qg_prior(obs, rossby_radius=rossby_radius, beta=beta, f0=f0,
                      damping_days=damping_days, n_substeps=n_substeps, norm_std=scale)
     if check:
         prior.check_cfl(torch.from_numpy(fg[: min(len(fg), 5)] / scale))
-    counted = _Counted(prior)
     nt = y_all.shape[0]
+    starts = window_starts(nt, window, max(1, window // 2))
+    attrs: dict = {"control": control}
+    if control == "forcing":
+        stats = model_error_stats(torch.from_numpy(fg / scale), prior)
+        seen = np.isfinite(y_all)
+        sigma_o = (float(np.sqrt(np.mean((y_all[seen] - fg[seen]) ** 2))) if obs_error_std is None
+                   else float(obs_error_std))
+        sigma_b = float(fg.std()) if first_guess_error_std is None else float(first_guess_error_std)
+        sig = {"sigma_q": model_error_factor * stats.std, "sigma_b": sigma_b / scale,
+               "sigma_o": max(sigma_o, 1e-6) / scale}
+        attrs.update(model_error_std_m=sig["sigma_q"] * scale, model_error_lag1=stats.lag1,
+                     obs_error_std_m=sigma_o, first_guess_error_std_m=sigma_b,
+                     model_error_factor=model_error_factor)
+    else:
+        counted = _Counted(prior)
+        attrs.update(error_ratio=error_ratio)
     w = np.minimum(np.arange(window) + 1.0, window - np.arange(window)).astype(np.float32)
     out = np.zeros_like(fg)
     wsum = np.zeros(nt, np.float32)
-    starts = window_starts(nt, window, max(1, window // 2))
-    for b0 in range(0, len(starts), batch):
-        chunk = starts[b0:b0 + batch]
-        y = torch.from_numpy(np.stack([y_all[s:s + window] for s in chunk])[:, None] / scale)
-        x0 = torch.from_numpy(np.stack([fg[s:s + window] for s in chunk])[:, None] / scale)
+    calls = 0
+    for chunk, (y, x0) in _window_batches([y_all, fg], starts, window, batch, scale):
         mask = torch.isfinite(y)
         if (mask.flatten(1).sum(1) == 0).any():
             raise InputError(f"a {window}-day window has no observation: use longer windows "
                              "or check the tracks cover the grid")
-        lam = error_ratio * mask[0].numel() / float(mask.flatten(1).sum(1).double().mean())
         if control == "forcing":
-            x, calls = solve_forcing_control(torch.nan_to_num(y), mask, prior, lam=lam, x0=x0,
-                                             n_iter=n_iter, history_size=history_size)
-            counted.calls += calls
+            cost = ForcingCost(y=torch.nan_to_num(y), mask=mask.float(), background=x0,
+                               prior=prior, stats=stats, **sig)
+            x, n = solve_forcing_control(cost, n_iter=n_iter, spinup_iter=spinup_iter,
+                                         history_size=history_size)
+            calls += n
+            x = x[:, None]
         else:
-            x = fourdvar(torch.nan_to_num(y), mask, counted, lam=lam, n_iter=n_iter, x0=x0,
-                         stages=1, history_size=history_size)
+            lam = error_ratio * mask[0].numel() / float(mask.flatten(1).sum(1).double().mean())
+            counted.calls = 0
+            x = fourdvar(torch.nan_to_num(y)[:, None], mask[:, None], counted, lam=lam,
+                         n_iter=n_iter, x0=x0[:, None], stages=1, history_size=history_size)
+            calls += counted.calls
         for i, s in enumerate(chunk):
             out[s:s + window] += w[:, None, None] * x[i, 0].numpy() * scale
             wsum[s:s + window] += w
-    res = xr.DataArray(out / wsum[:, None, None], dims=obs.dims, coords=obs.coords, name="ssh",
-                       attrs={"units": "m", "long_name": "SSH mapped by QG weak-constraint 4D-Var",
-                              "cost_evaluations_per_window": counted.calls / math.ceil(len(starts) / batch),
-                              "rossby_radius": float(rossby_radius), "error_ratio": error_ratio,
-                              "window_days": window, "n_substeps": n_substeps, "lbfgs_iterations": n_iter})
-    return res
+    attrs.update({"units": "m", "long_name": "SSH mapped by QG weak-constraint 4D-Var",
+                  "cost_evaluations_per_window": calls / math.ceil(len(starts) / batch),
+                  "rossby_radius": float(rossby_radius), "window_days": window,
+                  "n_substeps": n_substeps, "lbfgs_iterations": n_iter})
+    return xr.DataArray(out / wsum[:, None, None], dims=obs.dims, coords=obs.coords, name="ssh",
+                        attrs=attrs)
