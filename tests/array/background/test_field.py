@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from varda.array.background.field import background, choose_time_scale
+from varda.array.background.field import setting_key as _key
 from varda.array.background.running_mean import running_background
 from varda.errors import InputError
 
@@ -87,11 +88,6 @@ def test_oi_background_does_not_depend_on_the_chunking():
         np.testing.assert_allclose(lazy.compute(), ref, rtol=1e-5, atol=1e-5)
     with pytest.raises(InputError, match="valid: running_mean, oi"):
         background(obs, 0, {"kind": "kriging"})
-
-
-def _key(spec):
-    return ", ".join(f"{k}={spec[k]}" for k in ("time_scale", "length_scale", "oi_time_scale",
-                                                "noise_ratio"))
 
 
 def test_oi_scales_are_chosen_on_held_out_points():

@@ -144,6 +144,12 @@ def choose_time_scale(values: np.ndarray, axis: int = 0,
 BASELINE_OI = {"time_scale": 30.0, "length_scale": 3.0, "oi_time_scale": 3.0, "noise_ratio": 0.05}
 
 
+def setting_key(spec: dict) -> str:
+    """The name of an OI background setting in the scores of :func:`choose_oi_scales`."""
+    return ", ".join(f"{k}={spec[k]}" for k in ("time_scale", "length_scale", "oi_time_scale",
+                                                "noise_ratio"))
+
+
 def choose_oi_scales(obs: np.ndarray, axis: int, hidden: np.ndarray, *,
                      time_scale: "float | None",
                      length_scales: Sequence[float] = (1.0, 1.5, 2.0, 3.0, 6.0),
@@ -178,7 +184,9 @@ def choose_oi_scales(obs: np.ndarray, axis: int, hidden: np.ndarray, *,
     tried: dict[str, tuple] = {}
 
     def score(bg: "float | None", ls: float, ts: float, nr: float) -> float:
-        key = f"time_scale={bg}, length_scale={ls}, oi_time_scale={ts}, noise_ratio={nr}"
+        bg, ls, ts, nr = None if bg is None else float(bg), float(ls), float(ts), float(nr)
+        key = setting_key({"time_scale": bg, "length_scale": ls, "oi_time_scale": ts,
+                           "noise_ratio": nr})
         if key not in scores:
             clim = running_background(view, None, bg)
             est = clim + oi_lattice((view - clim).reshape(shape),
@@ -186,7 +194,7 @@ def choose_oi_scales(obs: np.ndarray, axis: int, hidden: np.ndarray, *,
                                     noise_ratio=nr, n_neighbors=n_neighbors,
                                     targets=hid.reshape(shape)).reshape(flat.shape)
             scores[key] = float(np.mean((est[hid] - truth) ** 2))
-            tried[key] = (bg, float(ls), float(ts), float(nr))
+            tried[key] = (bg, ls, ts, nr)
         return scores[key]
 
     bgs = [time_scale] if time_scale is None else [time_scale, 2 * time_scale, 4 * time_scale]
@@ -209,4 +217,5 @@ def choose_oi_scales(obs: np.ndarray, axis: int, hidden: np.ndarray, *,
     return spec, scores
 
 
-__all__ = ["BASELINE_OI", "KINDS", "TIME_SCALES", "background", "choose_oi_scales", "choose_time_scale", "halo"]
+__all__ = ["BASELINE_OI", "KINDS", "TIME_SCALES", "background", "choose_oi_scales",
+           "choose_time_scale", "halo", "setting_key"]
