@@ -205,6 +205,19 @@ def test_plan_chooses_a_time_window_only_for_correlated_steps():
         plan_from_data(sparse, ["time", "lat", "lon"])
 
 
+def test_plan_background_is_the_best_held_out_setting_and_the_card_says_so():
+    from varda.array.background.field import BASELINE_OI, setting_key
+
+    truth = smooth_fields(n=40)
+    obs = truth.where(cloud_masks(truth.shape, coverage=0.5, seed=2)).values
+    plan = plan_from_data(obs, ["time", "lat", "lon"], seed=1)
+    scores = plan.card()["background_scores"]
+    chosen = scores[setting_key(plan.background)]
+    assert chosen == min(scores.values())
+    assert chosen <= scores[setting_key(BASELINE_OI)]    # never worse than the OI baseline's
+    assert "OI baseline's default" in plan.card()["why"]["background"]
+
+
 def test_em_pca_recovers_a_low_rank_field_from_gappy_samples():
     rng = np.random.default_rng(0)
     basis = rng.normal(size=(3, 50))

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from varda.array.background.field import choose_oi_scales, choose_time_scale
+from varda.array.background.field import (BASELINE_OI, choose_oi_scales, choose_time_scale,
+                                           setting_key)
 from varda.core.presets import model_config
 from varda.errors import InputError
 from varda.training.holdouts import held_out_marks
@@ -73,6 +74,27 @@ def spatial_patch(n: int) -> int:
     return p - (p % 2) if p > 2 else p
 
 
+def choose_background(obs: np.ndarray, seed: int) -> tuple[dict, dict, str]:
+    """The background spec of :func:`plan_from_data`, its held-out scores and why: an OI whose
+    scales are chosen on observations held out in cloud shapes (:func:`held_out_marks`, drawn
+    with ``seed``; the same points are held out in training), among settings that include the
+    OI baseline's default (:data:`~varda.array.background.field.BASELINE_OI`)."""
+    t_scale, _ = choose_time_scale(obs, 0)
+    held = held_out_marks(np.isfinite(obs), 0, seed=seed)
+    if not held.any():   # no cloud anywhere to borrow: nothing to choose OI scales on
+        return ({"kind": "running_mean", "time_scale": t_scale}, {},
+                f"running mean of {t_scale} steps (the archive has no cloud to hold "
+                "observations out with, so no OI scale can be chosen)")
+    spec, scores = choose_oi_scales(obs, 0, held, time_scale=t_scale)
+    ratio = scores[setting_key(spec)] / scores[setting_key(BASELINE_OI)]
+    why = (f"OI background (running mean of {spec['time_scale']} steps, Gaussian OI of "
+           f"length {spec['length_scale']} grid steps and {spec['oi_time_scale']} time "
+           f"steps, noise ratio {spec['noise_ratio']}): the lowest error on observations "
+           f"held out in cloud shapes among {len(scores)} settings ({ratio:.2f} times that "
+           "of the OI baseline's default setting); the models fill the anomalies from it")
+    return spec, scores, why
+
+
 def plan_from_data(obs: np.ndarray, dims: list[str], *, hidden: int = 12,
                    n_iter: int = 6, seed: int = 0) -> Plan:
     """A :class:`Plan` for observations ``obs`` of dims ``dims`` = (time, y, x), NaN = missing.
@@ -131,20 +153,7 @@ def plan_from_data(obs: np.ndarray, dims: list[str], *, hidden: int = 12,
         "unet": model_config(axes, patch, prior="unet", solver="lstm", hidden=hidden,
                              pool=pool, n_iter=n_iter, fold=fold),
     }
-    t_scale, _ = choose_time_scale(obs, 0)
-    held = held_out_marks(np.isfinite(obs), 0, seed=seed)
-    if held.any():
-        bg_spec, bg_scores = choose_oi_scales(obs, 0, held, time_scale=t_scale)
-        why["background"] = (
-            f"OI background (running mean of {bg_spec['time_scale']} steps, Gaussian OI of "
-            f"length {bg_spec['length_scale']} grid steps and {bg_spec['oi_time_scale']} time "
-            f"steps, noise ratio {bg_spec['noise_ratio']}): the lowest error on observations "
-            f"held out in cloud shapes among {len(bg_scores)} settings; the models fill the "
-            "anomalies from it")
-    else:   # no cloud anywhere to borrow: nothing to choose OI scales on
-        bg_spec, bg_scores = {"kind": "running_mean", "time_scale": t_scale}, {}
-        why["background"] = (f"running mean of {t_scale} steps (the archive has no cloud to "
-                             "hold observations out with, so no OI scale can be chosen)")
+    bg_spec, bg_scores, why["background"] = choose_background(obs, seed)
     for c in cands.values():     # truncated backprop through ∇U: half the cost per step
         c["second_order"] = False
         c.setdefault("meta", {})["background"] = dict(bg_spec)

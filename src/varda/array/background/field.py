@@ -139,18 +139,33 @@ def choose_time_scale(values: np.ndarray, axis: int = 0,
     return best, scores
 
 
+#: the OI baseline's default setting (:func:`varda.baselines.optimal_interpolation`, in grid
+#: steps and time steps): always among the settings :func:`choose_oi_scales` scores
+BASELINE_OI = {"time_scale": 30.0, "length_scale": 3.0, "oi_time_scale": 3.0, "noise_ratio": 0.05}
+
+
+def setting_key(spec: dict) -> str:
+    """The name of an OI background setting in the scores of :func:`choose_oi_scales`."""
+    return ", ".join(f"{k}={spec[k]}" for k in ("time_scale", "length_scale", "oi_time_scale",
+                                                "noise_ratio"))
+
+
 def choose_oi_scales(obs: np.ndarray, axis: int, hidden: np.ndarray, *,
                      time_scale: "float | None",
-                     length_scales: Sequence[float] = (1.0, 1.5, 3.0, 6.0),
-                     oi_time_scales: Sequence[float] = (0.25, 1.0, 3.0, 8.0),
+                     length_scales: Sequence[float] = (1.0, 1.5, 2.0, 3.0, 6.0),
+                     oi_time_scales: Sequence[float] = (0.25, 0.5, 1.0, 3.0, 8.0),
                      noise_ratios: Sequence[float] = (0.02, 0.05, 0.15),
-                     n_neighbors: int = 16) -> tuple[dict, dict]:
+                     n_neighbors: int = 16, passes: int = 2) -> tuple[dict, dict]:
     """An ``"oi"`` background spec chosen on held-out observations.
 
     The observations marked ``hidden`` are removed, the background of the others is
     interpolated to them, and the mean squared error there scores a setting. A coordinate
-    search: the running-mean width (``time_scale`` and 2 and 4 times it), then the OI time
-    scale, then its length scale (grid steps), then the noise-to-signal ratio.
+    search from the middle of the grids: the running-mean width (``time_scale`` and 2 and 4
+    times it), then the OI time scale, then its length scale (grid steps), then the
+    noise-to-signal ratio, each step keeping the current value unless another scores better;
+    repeated (``passes``) while it changes something. The OI baseline's default setting
+    (:data:`BASELINE_OI`) is scored too, and the setting returned is the one with the lowest
+    score of all those tried.
 
     Returns:
         ``(spec, {setting: score})``.
@@ -166,9 +181,12 @@ def choose_oi_scales(obs: np.ndarray, axis: int, hidden: np.ndarray, *,
     hid = hid & np.isfinite(view).any(axis=0, keepdims=True)   # pixels with something left
     truth = flat[hid]
     scores: dict[str, float] = {}
+    tried: dict[str, tuple] = {}
 
     def score(bg: "float | None", ls: float, ts: float, nr: float) -> float:
-        key = f"time_scale={bg}, length_scale={ls}, oi_time_scale={ts}, noise_ratio={nr}"
+        bg, ls, ts, nr = None if bg is None else float(bg), float(ls), float(ts), float(nr)
+        key = setting_key({"time_scale": bg, "length_scale": ls, "oi_time_scale": ts,
+                           "noise_ratio": nr})
         if key not in scores:
             clim = running_background(view, None, bg)
             est = clim + oi_lattice((view - clim).reshape(shape),
@@ -176,18 +194,28 @@ def choose_oi_scales(obs: np.ndarray, axis: int, hidden: np.ndarray, *,
                                     noise_ratio=nr, n_neighbors=n_neighbors,
                                     targets=hid.reshape(shape)).reshape(flat.shape)
             scores[key] = float(np.mean((est[hid] - truth) ** 2))
+            tried[key] = (bg, ls, ts, nr)
         return scores[key]
 
     bgs = [time_scale] if time_scale is None else [time_scale, 2 * time_scale, 4 * time_scale]
-    ls, ts = float(np.median(length_scales)), float(np.median(oi_time_scales))
-    nr = float(np.median(noise_ratios))
-    bg = min(bgs, key=lambda b: score(b, ls, ts, nr))
-    ts = min(oi_time_scales, key=lambda t: score(bg, ls, t, nr))
-    ls = min(length_scales, key=lambda v: score(bg, v, ts, nr))
-    nr = min(noise_ratios, key=lambda r: score(bg, ls, ts, r))
-    spec = {"kind": "oi", "time_scale": bg, "length_scale": float(ls), "oi_time_scale": float(ts),
-            "noise_ratio": float(nr), "n_neighbors": n_neighbors}
+    cur = (bgs[0], float(np.median(length_scales)), float(np.median(oi_time_scales)),
+           float(np.median(noise_ratios)))
+    for _ in range(max(1, passes)):
+        bg, ls, ts, nr = start = cur
+        bg = min([bg, *bgs], key=lambda b: score(b, ls, ts, nr))
+        ts = min([ts, *oi_time_scales], key=lambda t: score(bg, ls, t, nr))
+        ls = min([ls, *length_scales], key=lambda v: score(bg, v, ts, nr))
+        nr = min([nr, *noise_ratios], key=lambda r: score(bg, ls, ts, r))
+        cur = (bg, ls, ts, nr)
+        if cur == start:
+            break
+    score(*(BASELINE_OI[k] for k in ("time_scale", "length_scale", "oi_time_scale",
+                                     "noise_ratio")))
+    bg, ls, ts, nr = tried[min(scores, key=lambda k: scores[k])]
+    spec = {"kind": "oi", "time_scale": bg, "length_scale": ls, "oi_time_scale": ts,
+            "noise_ratio": nr, "n_neighbors": n_neighbors}
     return spec, scores
 
 
-__all__ = ["KINDS", "TIME_SCALES", "background", "choose_oi_scales", "choose_time_scale", "halo"]
+__all__ = ["BASELINE_OI", "KINDS", "TIME_SCALES", "background", "choose_oi_scales",
+           "choose_time_scale", "halo", "setting_key"]
