@@ -10,8 +10,10 @@ import xarray as xr
 
 from experiments.ssh.settings import FIGURES_DIR
 
-METHODS = {"oi": "DUACS-style OI (tracks)", "qg4dvar_k20": "QG 4D-Var, L-BFGS K = 20",
-           "qg4dvar": "QG 4D-Var, L-BFGS reference"}
+METHODS = {"oi": "DUACS-style OI (tracks)",
+           "qg4dvar_state": "QG 4D-Var, state control, L-BFGS 60",
+           "qg4dvar_k20": "QG 4D-Var, forcing control, L-BFGS K = 20",
+           "qg4dvar": "QG 4D-Var, forcing control, L-BFGS reference"}
 COLUMNS = (("rmse_ratio", "RMSE / OI", 2), ("rmse", "RMSE (cm)", 2), ("mu", "µ", 3),
            ("sigma", "σ", 3), ("lambda_x_km", "λx (km)", 0), ("lambda_t", "λt (d)", 1),
            ("at_rmse_ratio", "withheld track RMSE / OI", 2),

@@ -65,19 +65,30 @@ def fourdvar(obs: xr.DataArray, oi: xr.Dataset, cfg: dict, factor: float, *, n_i
                        n_substeps=cfg["n_substeps"])
 
 
+def _state_control(obs: xr.DataArray, oi: xr.Dataset, cfg: dict) -> xr.DataArray:
+    """QG 4D-Var over the daily states (white model error, λ from the error ratio)."""
+    return qg_fourdvar(obs, oi.ssh, **PRIOR_PHYSICS, control="state",
+                       error_ratio=cfg["state_error_ratio"], window=cfg["window"],
+                       n_iter=cfg["state_iter"], n_substeps=cfg["n_substeps"])
+
+
 def map_case(truth: xr.DataArray, tracks: xr.Dataset, withheld: xr.Dataset, cfg: dict, *,
-             factor: float, keep: bool = False) -> dict:
-    """Every method on one case: scores, wall times, cost evaluations (and the maps)."""
+             factor: float, keep: bool = False,
+             methods: "tuple[str, ...]" = ("qg4dvar", "qg4dvar_k20", "qg4dvar_state")) -> dict:
+    """The OI and ``methods`` on one case: scores, wall times, cost evaluations (and maps)."""
     obs = grid_tracks(tracks, truth)
     t0 = time.perf_counter()
     oi = duacs_oi(tracks, truth)
     rows = {"oi": {**scores(oi.ssh, truth, withheld), "seconds": time.perf_counter() - t0}}
     maps = {"oi": oi.ssh}
     spin_k, iter_k = cfg["k_iter"]
-    for name, n_iter, spin in (("qg4dvar", cfg["lbfgs_iter"], cfg["spinup_iter"]),
-                               ("qg4dvar_k20", iter_k, spin_k)):
+    runs = {"qg4dvar": (cfg["lbfgs_iter"], cfg["spinup_iter"]), "qg4dvar_k20": (iter_k, spin_k),
+            "qg4dvar_state": (cfg["state_iter"], 0)}
+    for name in methods:
+        n_iter, spin = runs[name]
         t0 = time.perf_counter()
-        x = fourdvar(obs, oi, cfg, factor, n_iter=n_iter, spinup_iter=spin)
+        x = (_state_control(obs, oi, cfg) if name == "qg4dvar_state"
+             else fourdvar(obs, oi, cfg, factor, n_iter=n_iter, spinup_iter=spin))
         rows[name] = {**scores(x, truth, withheld), "seconds": time.perf_counter() - t0,
                       "cost_evaluations": x.attrs["cost_evaluations_per_window"],
                       "iterations": n_iter + spin}
@@ -113,6 +124,8 @@ def main(argv: "list[str] | None" = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="results JSON")
     ap.add_argument("--merge", nargs="+", type=Path, default=None, help="merge part files")
     ap.add_argument("--figures", action="store_true", help="figures of the first case and seed")
+    ap.add_argument("--methods", nargs="+", default=["qg4dvar", "qg4dvar_k20", "qg4dvar_state"],
+                    help="besides the OI (default: all)")
     args = ap.parse_args(argv)
     torch.set_num_threads(THREADS)
     out_dir = RESULTS_DIR / "quick" if args.quick else RESULTS_DIR
@@ -122,7 +135,8 @@ def main(argv: "list[str] | None" = None) -> int:
                   "tuning": parts[0].get("tuning"), "cases": {}}
         for p in parts:
             for case, seeds in p["cases"].items():
-                merged["cases"].setdefault(case, {}).update(seeds)
+                for seed, rows in seeds.items():
+                    merged["cases"].setdefault(case, {}).setdefault(seed, {}).update(rows)
         report.write(merged, out_dir)
         return 0
     cfg = QUICK if args.quick else FULL
@@ -140,7 +154,8 @@ def main(argv: "list[str] | None" = None) -> int:
         for seed in seeds:
             truth, tracks, withheld = make_case(ocean, int(n_sat), seed, cfg)
             want = args.figures and case == cases[0] and seed == seeds[0]
-            res = map_case(truth, tracks, withheld, cfg, factor=factor, keep=want)
+            res = map_case(truth, tracks, withheld, cfg, factor=factor, keep=want,
+                           methods=tuple(args.methods))
             result["cases"].setdefault(case, {})[str(seed)] = res["rows"]
             print(case, seed, {m: round(r["rmse_ratio"], 3) for m, r in res["rows"].items()},
                   flush=True)

@@ -11,7 +11,9 @@
   data), and weak-constraint QG 4D-Var from the OI (:func:`varda.baselines.qg4dvar.qg_fourdvar`,
   forcing control; observation error = the OI's along-track noise estimate, first-guess error
   = the OI's posterior error, model-error statistics from the OI's residuals under the model)
-  solved by L-BFGS (the reference) and by the same L-BFGS stopped at K = 20 iterations.
+  solved by L-BFGS (the reference) and by the same L-BFGS stopped at K = 20 iterations; and
+  the state control (white model error, error ratio 0.1 chosen on the development seed 1000,
+  60 L-BFGS iterations).
 * The model-error factor (the one free statistic) is given (``--model-error-factor``) or
   chosen on the tuning seed ``TUNE_SEED`` (never a test seed) among ``factors``; the test seeds
   ``SEEDS`` are scored once.
@@ -43,12 +45,12 @@ PRIOR_PHYSICS = {"rossby_radius": 60e3, "damping_days": 60.0}
 FULL: dict = {
     "n_days": 40, "shape": (64, 64), "dx": 10e3, "spinup_days": 200,
     "window": 20, "lbfgs_iter": 100, "spinup_iter": 30, "k_iter": (10, 10), "n_substeps": None,
-    "factors": (0.25, 0.5, 1.0),
+    "factors": (0.25, 0.5, 1.0), "state_iter": 60, "state_error_ratio": 0.1,
 }
 QUICK: dict = {
     "n_days": 12, "shape": (16, 16), "dx": 20e3, "spinup_days": 20,
     "window": 6, "lbfgs_iter": 5, "spinup_iter": 2, "k_iter": (1, 2), "n_substeps": 6,
-    "factors": (0.5,),
+    "factors": (0.5,), "state_iter": 3, "state_error_ratio": 5.0,
 }
 #: the withheld satellite of the along-track scores (HY-2-like; not one of the four mapped)
 WITHHELD = ("h2", 99.34, 14.0, 173)
