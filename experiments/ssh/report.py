@@ -91,6 +91,7 @@ def figures(truth: xr.DataArray, tracks: xr.Dataset, res: dict, case: str) -> No
         s = 1 - p.psd_error.sum("freq_time") / p.psd_truth.sum("freq_time")
         ax.plot(1 / s.freq_lon[1:], s[1:], label=name)
     ax.axhline(0.5, color="k", lw=0.5)
+    ax.set_ylim(-0.2, 1.02)            # below the grid scale the truth has no energy left
     ax.set_xscale("log")
     ax.set_xlabel("wavelength (degrees of longitude)")
     ax.set_ylabel("PSD score (time-mean)")
