@@ -140,7 +140,10 @@ def qg_fourdvar(obs: xr.DataArray, first_guess: xr.DataArray, *, rossby_radius: 
             per day, whitened by statistics estimated from the first guess
             (:mod:`varda.baselines.qg_forcing`); ``"state"``: the daily states, with the
             cost ``mean_Ω (x − y)² + λ mean (x − Φ(x))²`` that varda's gradient solvers see
-            (white model error; information moves one day per iteration).
+            (white model error; information moves one day per iteration). On the SSH
+            benchmark's test seeds the forcing control beat the state control on 5 of 6
+            cases but was worse than its first guess on one (docs/benchmarks/ssh.md):
+            compare the two on withheld tracks before trusting either.
         obs_error_std: observation-error std (m) (forcing control); ``None``: the rms of
             ``obs − first_guess`` on the observed points. Give the along-track noise
             estimate of the OI (``duacs_oi(...).attrs["noise_std"]``) when there is one.
