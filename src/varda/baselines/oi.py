@@ -28,6 +28,7 @@ import numpy as np
 import xarray as xr
 from scipy.spatial import cKDTree
 
+from varda.array.background.field import BASELINE_OI
 from varda.array.background.running_mean import pixel_time_mean, running_background
 from varda.array.background.oi_kernel import oi_array
 from varda.baselines._fields import Field, as_field, time_in_days
@@ -71,18 +72,21 @@ def positions_of(da: xr.DataArray, f: Field) -> tuple[np.ndarray, str]:
 
 
 def default_length_scale(positions: np.ndarray) -> float:
-    """3 × the median distance between an ocean point and its nearest neighbour."""
+    """``BASELINE_OI["length_scale"]`` (3) × the median distance between an ocean point and
+    its nearest neighbour."""
     if len(positions) < 2:
         return 1.0
     d, _ = cKDTree(positions).query(positions, k=2)
-    return 3.0 * float(np.median(d[:, 1]))
+    return BASELINE_OI["length_scale"] * float(np.median(d[:, 1]))
 
 
 def optimal_interpolation(da: xr.DataArray, *, time_dim: "str | None" = None,
-                          length_scale: "float | None" = None, time_scale: float = 3.0,
-                          noise_ratio: float = 0.05, n_neighbors: int = 16,
+                          length_scale: "float | None" = None,
+                          time_scale: float = BASELINE_OI["oi_time_scale"],
+                          noise_ratio: float = BASELINE_OI["noise_ratio"], n_neighbors: int = 16,
                           cutoff: float = 3.0,
-                          background_scale: "float | None" = 30.0) -> xr.DataArray:
+                          background_scale: "float | None" = BASELINE_OI["time_scale"]
+                          ) -> xr.DataArray:
     """Fill the gaps of ``da`` by local optimal interpolation of anomalies from the pixel
     climatology, with a Gaussian space–time covariance.
 

@@ -139,8 +139,9 @@ def choose_time_scale(values: np.ndarray, axis: int = 0,
     return best, scores
 
 
-#: the OI baseline's default setting (:func:`varda.baselines.optimal_interpolation`, in grid
-#: steps and time steps): always among the settings :func:`choose_oi_scales` scores
+#: the OI baseline's default setting, in grid steps and time steps: the defaults of
+#: :func:`varda.baselines.optimal_interpolation` (which reads them from here), and always among
+#: the settings :func:`choose_oi_scales` scores
 BASELINE_OI = {"time_scale": 30.0, "length_scale": 3.0, "oi_time_scale": 3.0, "noise_ratio": 0.05}
 
 
