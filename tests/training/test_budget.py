@@ -29,3 +29,19 @@ def test_the_plan_is_deterministic_and_never_below_the_minimum():
     assert a == plan_work(3, patch_points=64, n_iter=2, hidden=4, batch_size=16, n_candidates=2)
     assert a.steps >= MIN_STEPS and a.epochs * a.steps_per_epoch == a.steps
     assert hidden_width({"solver": {"inner": {"hidden": 16}}, "prior": {"hidden": 8}}) == 16
+
+
+def test_a_costlier_prior_gets_fewer_steps_and_folding_reports_the_inner_cost():
+    from varda.core.priors.registry import build_prior
+
+    unet = build_prior({"type": "fold", "axis": 0,
+                        "inner": {"type": "unet", "ndim": 2, "channels": 11, "hidden": 12}})
+    pca = build_prior({"type": "pca", "shape": (1, 4, 4), "n_components": 2})
+    assert unet.training_cost > pca.training_cost == 1.0
+    pts = 48 * 48
+    cheap = plan_work(5000, patch_points=pts, n_iter=6, hidden=12, batch_size=16,
+                      n_candidates=2, max_time=60, cost=pca.training_cost)
+    dear = plan_work(5000, patch_points=pts, n_iter=6, hidden=12, batch_size=16,
+                     n_candidates=2, max_time=60, cost=unet.training_cost)
+    assert "time budget" in dear.reason
+    assert dear.steps < cheap.steps * 0.6

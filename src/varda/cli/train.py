@@ -77,7 +77,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=16, help="patches per step (16)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate")
     p.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
-                   help="automatic mode: the time budget (on 2 CPU cores, default 150) the "
+                   help="automatic mode: the time budget (on 2 CPU cores, default 120) the "
                         "fixed work is planned from, the same under any load; with model "
                         "options: stop after this much training time (the model keeps the "
                         "iteration count it was validated at)")

@@ -9,7 +9,9 @@ Each automatic candidate gets the same work (candidates are compared at equal bu
   steps a year of daily fields needs), at least :data:`MIN_STEPS` steps;
 * **time budget** ``max_time`` (default :data:`DEFAULT_MAX_TIME` seconds for all candidates
   together): converted into steps with a fixed cost model of 2 CPU cores
-  (:func:`seconds_per_step`), so a large archive stops at the same step on any machine;
+  (:func:`seconds_per_step`, scaled by the prior's own
+  :attr:`~varda.core.components.Component.training_cost`), so a large archive stops at the
+  same step on any machine;
 * at most ``AUTO_EPOCHS × AUTO_STEPS`` steps (the previous fixed recipe).
 
 The best epoch on validation is kept and the iteration count K is swept from 0 (the
@@ -21,8 +23,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-#: seconds of training (all candidates together) that automatic mode plans for, on 2 CPU cores
-DEFAULT_MAX_TIME = 150.0
+#: seconds of training (all candidates together) that automatic mode plans for, on 2 CPU cores.
+#: The background choice, patches and error calibration come on top: about 35 s on a year of
+#: daily 64 × 96 fields, whose whole ``varda.train`` then takes about 2.5 minutes
+DEFAULT_MAX_TIME = 120.0
 #: passes over the training patches, at most
 PASSES = 24
 #: optimiser steps per candidate, at least (a tiny archive still learns something)
@@ -31,11 +35,12 @@ MIN_STEPS = 24
 MAX_EPOCHS = 30
 MIN_EPOCHS = 6
 #: cost model: seconds per (sample × convolved patch point × solver iteration) of one training
-#: step on 2 CPU cores (ConvLSTM solver and bilinear U-Net / EOF prior of 12 channels,
-#: first-order unrolled gradients; a time window folded into channels is not counted). From
-#: the year SST OSSE (11 steps folded, 48 × 48, batch 16, K ramped to 6): 2 × 360 steps with
-#: validation in about 120 s on 2 unloaded cores. The hidden width scales it
-SECONDS_PER_POINT_ITER = 1.0e-6
+#: step on 2 CPU cores of the reference model (ConvLSTM solver of 12 channels and linear EOF
+#: prior, first-order unrolled gradients; a time window folded into channels is not counted),
+#: validation included. From the year SST OSSE (11 steps folded, 48 × 48, batch 16, K ramped
+#: to 6): 324 steps in 43 s on 2 unloaded cores. The hidden width and the prior's
+#: ``training_cost`` (the U-Net: 2) scale it
+SECONDS_PER_POINT_ITER = 0.9e-6
 #: hidden width the cost model was measured at
 COST_HIDDEN = 12
 
@@ -53,21 +58,24 @@ class Work:
         return asdict(self)
 
 
-def seconds_per_step(patch_points: int, n_iter: int, hidden: int, batch_size: int) -> float:
+def seconds_per_step(patch_points: int, n_iter: int, hidden: int, batch_size: int,
+                     cost: float = 1.0) -> float:
     """Planned seconds of one training step on 2 CPU cores (the fixed cost model): the solver
-    runs on average about half of the final K over the curriculum, plus the prior's pass."""
+    runs on average about half of the final K over the curriculum, plus the prior's pass;
+    ``cost`` is the prior's relative training cost."""
     iters = 1.0 + 0.5 * max(n_iter, 1)
     return (SECONDS_PER_POINT_ITER * batch_size * patch_points * iters
-            * max(hidden, 1) / COST_HIDDEN)
+            * max(hidden, 1) / COST_HIDDEN * cost)
 
 
 def plan_work(n_patches: int, *, patch_points: int, n_iter: int, hidden: int,
               batch_size: int, n_candidates: int, max_time: "float | None" = None,
-              max_steps: int = 360) -> Work:
-    """The steps and epochs of one candidate (see the module)."""
+              max_steps: int = 360, cost: float = 1.0) -> Work:
+    """The steps and epochs of one candidate (see the module); ``cost``: the relative training
+    cost of its prior (:attr:`~varda.core.components.Component.training_cost`)."""
     budget = DEFAULT_MAX_TIME if max_time is None else float(max_time)
     by_data = math.ceil(PASSES * n_patches / max(batch_size, 1))
-    per_step = seconds_per_step(patch_points, n_iter, hidden, batch_size)
+    per_step = seconds_per_step(patch_points, n_iter, hidden, batch_size, cost)
     by_time = int(budget / max(n_candidates, 1) / per_step)
     steps = max(MIN_STEPS, min(by_data, by_time, max_steps))
     limit = min((by_data, "data size"), (by_time, "time budget"), (max_steps, "step cap"))

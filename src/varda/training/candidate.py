@@ -120,7 +120,8 @@ def train_candidate(arc: Archive, m: VarModel, cname: str, *, stride, epochs: in
                          n_iter=m.n_iter, hidden=hidden_width(m.config),
                          n_candidates=work["n_candidates"],
                          batch_size=int(fit_options.get("batch_size", 16)),
-                         max_time=work["max_time"], max_steps=work["max_steps"])
+                         max_time=work["max_time"], max_steps=work["max_steps"],
+                         cost=m.prior.training_cost)
         epochs, fit_options["steps_per_epoch"] = plan.epochs, plan.steps_per_epoch
     if cname == "eof" and arc.truth is None:
         init_eof(m, y_tr, m_tr, seed)

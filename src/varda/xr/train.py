@@ -148,7 +148,7 @@ def train(da: xr.DataArray, model: VarModel | dict | str | os.PathLike | None = 
         seed: seeds everything (splits, holdouts, weights, batches).
         first_guess_epochs: epochs of a learned first guess (supervised models only).
         max_time: in automatic mode, the time budget in seconds on 2 CPU cores (default
-            150) that, with the data size, sets a *fixed* number of steps per candidate
+            120) that, with the data size, sets a *fixed* number of steps per candidate
             (:mod:`varda.training.budget`; the same on any machine and under any load;
             ``meta["training"]["budget"]`` says how it was chosen). For a given model, a
             wall-clock cap on the whole training (shared between candidates); the model
