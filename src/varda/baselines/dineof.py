@@ -43,6 +43,10 @@ class DineofResult:
     cv_rmse: list[float] = field(default_factory=list)    # held-out RMSE at each
     iterations: list[int] = field(default_factory=list)   # iterations at each
     n_holdout: int = 0
+    #: expected error standard deviation ``(time, space)`` (``error=True``), else None
+    error: "np.ndarray | None" = None
+    #: the factor that scaled the expected error to the cross-validation error
+    error_factor: float = float("nan")
 
 
 def _top_eigenvectors(g: np.ndarray, k: int) -> np.ndarray:
@@ -157,7 +161,7 @@ def dineof_array(values: np.ndarray, *, n_modes: "int | None" = None,
                  tol: float = 1e-3, max_iter: int = 300, patience: int = 3,
                  center: str = "pixel", times: "np.ndarray | None" = None,
                  time_filter: "float | None" = None, cv_block: int = 3,
-                 seed: int = 0) -> DineofResult:
+                 seed: int = 0, error: bool = False) -> DineofResult:
     """DINEOF on a ``(time, space)`` matrix (NaN = missing; every column observed at least
     once).
 
@@ -185,9 +189,12 @@ def dineof_array(values: np.ndarray, *, n_modes: "int | None" = None,
             fewer modes and filled better on the daily OSSE (RMSE 0.88 against 1.07 °C) and
             as well on the yearly NOAA SST.
         seed: seeds the held-out subset.
+        error: also compute the expected error (:mod:`varda.baselines.dineof_error`, Beckers
+            et al. 2006), scaled to the cross-validation error; needs the cross-validation
+            (``n_modes=None``).
 
     Returns:
-        :class:`DineofResult` (filled matrix, chosen modes, cross-validation curve).
+        :class:`DineofResult` (filled matrix, chosen modes, cross-validation curve, error).
     """
     if values.ndim != 2:
         raise InputError(f"dineof_array needs a (time, space) matrix, got shape {values.shape}")
@@ -232,6 +239,10 @@ def dineof_array(values: np.ndarray, *, n_modes: "int | None" = None,
         return np.where(train, values, mean[None, :])
 
     if n_modes is not None:
+        if error:
+            raise InputError("DINEOF's expected error is scaled to its cross-validation "
+                             "error: leave n_modes=None (chosen by cross-validation) to get "
+                             "it, or drop error=True")
         a = start(obs)
         it = _converge(a, ~obs, n_modes, tol, max_iter, scale, center, smoother)
         return DineofResult(a, n_modes, [], [], [it], 0)
@@ -257,10 +268,17 @@ def dineof_array(values: np.ndarray, *, n_modes: "int | None" = None,
         elif k - best >= patience:
             break
     # final: the chosen mode count on all observations, warm-started from its CV state
+    cv_state = best_state.copy() if error else None
     a = best_state
     a[hold] = values[hold]
     result.iterations.append(_converge(a, ~obs, best, tol, max_iter, scale, center, smoother))
     result.filled, result.n_modes = a, best
+    if cv_state is not None:
+        from varda.baselines.dineof_error import calibrated_error
+
+        result.error, result.error_factor = calibrated_error(
+            a, obs, best, cv_filled=cv_state, cv_train=train, cv_hold=hold,
+            cv_mse=max(best_err ** 2, 1e-12 * scale ** 2))
     return result
 
 
@@ -268,7 +286,7 @@ def dineof(da: xr.DataArray, *, time_dim: "str | None" = None, n_modes: "int | N
            max_modes: "int | None" = None, cv_fraction: float = 0.03, tol: float = 1e-3,
            max_iter: int = 300, patience: int = 3, center: str = "pixel",
            time_filter: "float | None" = None, cv_block: int = 3,
-           seed: int = 0) -> xr.DataArray:
+           seed: int = 0, error: bool = False) -> "xr.DataArray | xr.Dataset":
     """Fill the gaps of ``da`` with DINEOF (Beckers & Rixen 2003).
 
     Args:
@@ -279,9 +297,13 @@ def dineof(da: xr.DataArray, *, time_dim: "str | None" = None, n_modes: "int | N
             see :func:`dineof_array`.
         time_filter: width in days (datetime time coordinate; else in the coordinate's
             units) of the temporal-covariance filter; ``None``: the classical DINEOF.
+        error: also return DINEOF's expected error (Beckers et al. 2006,
+            :mod:`varda.baselines.dineof_error`): a Dataset of the field and ``<name>_error``
+            (standard deviation, same units), linked as in ``varda.fill(..., error=True)``.
 
     Returns:
-        The filled field; observed values unchanged. ``attrs``: ``gap_filling = "dineof"``,
+        The filled field (with ``error=True``, the Dataset above); observed values unchanged.
+        ``attrs``: ``gap_filling = "dineof"``,
         ``dineof_n_modes`` (chosen), ``dineof_cv_modes`` and ``dineof_cv_rmse`` (the
         cross-validation curve, in the field's units), ``dineof_n_holdout``.
 
@@ -297,12 +319,23 @@ def dineof(da: xr.DataArray, *, time_dim: "str | None" = None, n_modes: "int | N
     times = time_in_days(da, f.time_dim) if time_filter is not None else None
     res = dineof_array(f.values, n_modes=n_modes, max_modes=max_modes, cv_fraction=cv_fraction,
                        tol=tol, max_iter=max_iter, patience=patience, center=center,
-                       times=times, time_filter=time_filter, cv_block=cv_block, seed=seed)
-    return f.to_dataarray(res.filled, "dineof", n_modes=res.n_modes,
-                          cv_modes=np.asarray(res.cv_modes, dtype=np.int64),
-                          cv_rmse=np.asarray(res.cv_rmse, dtype=np.float64),
-                          n_holdout=res.n_holdout,
-                          time_filter=float(time_filter) if time_filter else 0.0)
+                       times=times, time_filter=time_filter, cv_block=cv_block, seed=seed,
+                       error=error)
+    filled = f.to_dataarray(res.filled, "dineof", n_modes=res.n_modes,
+                            cv_modes=np.asarray(res.cv_modes, dtype=np.int64),
+                            cv_rmse=np.asarray(res.cv_rmse, dtype=np.float64),
+                            n_holdout=res.n_holdout,
+                            time_filter=float(time_filter) if time_filter else 0.0)
+    if res.error is None:
+        return filled
+    from varda.xr.error import with_error
+
+    sigma = f.to_dataarray(res.error, "dineof")
+    return with_error(filled, sigma, None, comment=(
+        f"DINEOF's expected error (Beckers et al. 2006, Ocean Sci. 2, 183-199): an optimal "
+        f"interpolation with the covariance of its {res.n_modes} EOFs, scaled by "
+        f"{res.error_factor:.3g} to the cross-validation error; see "
+        "varda.baselines.dineof_error"))
 
 
 __all__ = ["DineofResult", "dineof_array", "dineof", "cloud_holdout", "time_smoother"]

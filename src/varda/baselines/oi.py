@@ -85,8 +85,8 @@ def optimal_interpolation(da: xr.DataArray, *, time_dim: "str | None" = None,
                           time_scale: float = BASELINE_OI["oi_time_scale"],
                           noise_ratio: float = BASELINE_OI["noise_ratio"], n_neighbors: int = 16,
                           cutoff: float = 3.0,
-                          background_scale: "float | None" = BASELINE_OI["time_scale"]
-                          ) -> xr.DataArray:
+                          background_scale: "float | None" = BASELINE_OI["time_scale"],
+                          error: bool = False) -> "xr.DataArray | xr.Dataset":
     """Fill the gaps of ``da`` by local optimal interpolation of anomalies from the pixel
     climatology, with a Gaussian space–time covariance.
 
@@ -103,10 +103,17 @@ def optimal_interpolation(da: xr.DataArray, *, time_dim: "str | None" = None,
         cutoff: ignore observations farther than this many (scaled) units.
         background_scale: width (days) of the running climatology the anomalies are taken
             from (see :func:`running_background`); ``None``: the pixel's time mean.
+        error: also return the OI's own error, the classical analysis error
+            ``σ_s²(x) · (1 − cᵀ(C + r I)⁻¹c)`` (:func:`signal_variance` for ``σ_s²``; the
+            observation error ``σ_s² r`` at observed points, whose values are kept): a Dataset
+            of the field and ``<name>_error`` (standard deviation, same units), linked as in
+            ``varda.fill(..., error=True)``. Not calibrated on withheld data: it is what the
+            OI's covariance model says.
 
     Returns:
-        The filled field; observed values unchanged; ``attrs`` record the parameters
-        (``optimal_interpolation_length_scale`` and its ``_units``, ...).
+        The filled field (with ``error=True``, the Dataset above); observed values unchanged;
+        ``attrs`` record the parameters (``optimal_interpolation_length_scale`` and its
+        ``_units``, ...).
 
     Example:
         >>> from varda.datasets.osse import make_sst_osse
@@ -118,13 +125,43 @@ def optimal_interpolation(da: xr.DataArray, *, time_dim: "str | None" = None,
     pos, unit = positions_of(da, f)
     ls = default_length_scale(pos) if length_scale is None else float(length_scale)
     t = time_in_days(da, f.time_dim)
-    filled = oi_array(f.values, pos, t, length_scale=ls, time_scale=time_scale,
+    bg = running_background(f.values, t, background_scale)
+    result = oi_array(f.values, pos, t, length_scale=ls, time_scale=time_scale,
                       noise_ratio=noise_ratio, n_neighbors=n_neighbors, cutoff=cutoff,
-                      background_scale=background_scale)
-    return f.to_dataarray(filled, "optimal_interpolation", length_scale=ls,
-                          length_scale_units=unit, time_scale=float(time_scale),
-                          noise_ratio=float(noise_ratio), n_neighbors=int(n_neighbors),
-                          background_scale=float(background_scale or 0.0))
+                      background=bg, return_variance=error)
+    filled, var = result if error else (result, None)
+    out = f.to_dataarray(filled, "optimal_interpolation", length_scale=ls,
+                         length_scale_units=unit, time_scale=float(time_scale),
+                         noise_ratio=float(noise_ratio), n_neighbors=int(n_neighbors),
+                         background_scale=float(background_scale or 0.0))
+    if var is None:
+        return out
+    from varda.xr.error import with_error
+
+    sigma2 = signal_variance(f.values - bg, noise_ratio)[None, :] * var
+    sigma = f.to_dataarray(np.sqrt(sigma2).astype(f.values.dtype), "optimal_interpolation")
+    return with_error(out, sigma, None, comment=(
+        "the optimal interpolation's analysis error: its normalised posterior variance times "
+        "each pixel's signal variance (observed anomaly variance over 1 + noise ratio, shrunk "
+        "towards the domain's); not calibrated on withheld data; see "
+        "varda.baselines.optimal_interpolation"))
+
+
+#: observations a pixel needs for its own anomaly variance to weigh as much as the domain's
+SHRINK_COUNT = 10
+
+
+def signal_variance(anomalies: np.ndarray, noise_ratio: float) -> np.ndarray:
+    """Each column's signal variance from its observed anomalies ``(time, space)`` (NaN =
+    missing): the mean squared anomaly over ``1 + noise_ratio`` (observations carry the
+    noise too), shrunk towards the whole field's with the weight of :data:`SHRINK_COUNT`
+    observations (a pixel seen a few times has a noisy variance of its own)."""
+    seen = np.isfinite(anomalies)
+    sq = np.where(seen, anomalies, 0.0) ** 2
+    n = seen.sum(axis=0)
+    overall = float(sq.sum() / max(int(n.sum()), 1))
+    pixel = (sq.sum(axis=0) + SHRINK_COUNT * overall) / (n + SHRINK_COUNT)
+    return pixel / (1.0 + float(noise_ratio))
 
 
 def oi_cross_validate(da: xr.DataArray, *, length_scales: Iterable[float],
@@ -166,5 +203,6 @@ def oi_cross_validate(da: xr.DataArray, *, length_scales: Iterable[float],
 
 
 __all__ = ["oi_array", "optimal_interpolation", "oi_cross_validate", "running_background",
+           "signal_variance",
            "positions_of",
            "default_length_scale", "EARTH_RADIUS_KM"]

@@ -60,10 +60,80 @@ class BorrowedClouds:
 HELD_OUT = 2.0
 
 
+#: the lengths (time steps) a held-out cloud may persist, tried in order by
+#: :func:`gap_persistence`
+PERSISTENCES = (1, 2, 3, 4, 6, 8, 12, 16)
+
+
+def time_distance(seen: np.ndarray) -> np.ndarray:
+    """``(time, ...)`` bool to the distance, in steps along the first axis, from each point to
+    the nearest True of the same pixel (very large where the pixel has none)."""
+    from scipy.ndimage import distance_transform_edt
+
+    flat = np.asarray(seen, bool).reshape(seen.shape[0], -1)
+    # a huge spacing across pixels makes the Euclidean transform one-dimensional, along time
+    dist = distance_transform_edt(~flat, sampling=(1.0, 1e9))
+    return np.asarray(dist).reshape(seen.shape)
+
+
+def _borrow(obs: np.ndarray, rng: np.random.Generator, step_fraction: float,
+            persistence: int) -> np.ndarray:
+    """The held-out points of :func:`held_out_marks` for time-first ``obs``."""
+    n = obs.shape[0]
+    if persistence == 1:
+        steps = np.asarray(rng.random(n) < step_fraction)
+        if not steps.any():
+            steps[int(rng.integers(n))] = True
+        drawn = np.asarray(rng.integers(0, n, size=n))
+        donors = np.where(drawn == np.arange(n), (drawn + n // 2) % n, drawn)
+        hide = obs & ~obs[donors]
+        hide[~steps] = False
+        return hide
+    starts = np.flatnonzero(rng.random(n) < step_fraction / persistence)
+    if starts.size == 0:
+        starts = np.array([int(rng.integers(n))])
+    lag = np.asarray(rng.integers(persistence, max(persistence + 1, n - persistence),
+                                  size=starts.size))
+    hide = np.zeros_like(obs)
+    for j in range(persistence):     # the donor's clouds of `persistence` steps, moving
+        t = starts + j
+        keep = t < n
+        hide[t[keep]] |= obs[t[keep]] & ~obs[(t[keep] + lag[keep]) % n]
+    return hide
+
+
+def gap_persistence(observed: np.ndarray, time_axis: int, *, seed: int,
+                    step_fraction: float = 0.3) -> int:
+    """How many consecutive steps a held-out cloud must last for held-out observations to be
+    as far from the remaining ones as the real gaps are from the observations.
+
+    For each length of :data:`PERSISTENCES` in turn, the held-out points are drawn and their
+    mean distance in time to the nearest remaining observation of their pixel is compared with
+    that of the real gaps (missing points of pixels observed at least once); the first length
+    that reaches it is returned (the last if none does). Clouds that come and go from day to
+    day give 1 (single steps, DINCAE's protocol); clouds that persist for days give more, so
+    that the scale search, training and error calibration see gaps as hard as the real ones.
+    """
+    obs = np.moveaxis(np.asarray(observed, bool), time_axis, 0)
+    obs = obs.reshape(obs.shape[0], -1)
+    obs = obs[:, obs.any(axis=0)]
+    if obs.size == 0 or obs.all():
+        return 1
+    real = float(time_distance(obs)[~obs].mean())
+    for p in PERSISTENCES:
+        hide = _borrow(obs, np.random.default_rng(int(seed) + 7919), step_fraction, p)
+        left = obs & ~hide
+        use = hide & left.any(axis=0)
+        if use.any() and float(time_distance(left)[use].mean()) >= real:
+            return p
+    return PERSISTENCES[-1]
+
+
 def held_out_marks(observed: np.ndarray, time_axis: int, *, seed: int,
-                   step_fraction: float = 0.3) -> np.ndarray:
+                   step_fraction: float = 0.3, persistence: "int | None" = None) -> np.ndarray:
     """Observations to hold out once for the whole training, shaped like clouds: on a random
-    ``step_fraction`` of the time steps, those cloudy in the mask of another (random) time step.
+    ``step_fraction`` of the time steps, those cloudy in the mask of another (random) time step,
+    for ``persistence`` consecutive steps (the donor's clouds of as many consecutive steps).
 
     Whole borrowed clouds are hidden (never thinned point by point, which would leave isolated
     held-out pixels and reward one-pixel interpolation), and the other time steps keep all their
@@ -72,19 +142,20 @@ def held_out_marks(observed: np.ndarray, time_axis: int, *, seed: int,
     background too, so they are chosen before it is computed and marked in the training mask
     (:class:`MarkedHoldout`).
 
+    ``persistence``: default :func:`gap_persistence` (held-out gaps as far in time from the
+    remaining observations as the real gaps are; 1 for clouds that change every step).
+
     Returns:
         bool array of ``observed``'s shape, True at the held-out observations.
     """
+    if persistence is None:
+        persistence = gap_persistence(observed, time_axis, seed=seed,
+                                      step_fraction=step_fraction)
+    if persistence < 1:
+        raise ValueError(f"persistence must be >= 1, got {persistence}")
     obs = np.moveaxis(np.asarray(observed, bool), time_axis, 0)
-    n = obs.shape[0]
-    rng = np.random.default_rng(int(seed) + 7919)
-    steps = np.asarray(rng.random(n) < step_fraction)
-    if not steps.any():
-        steps[int(rng.integers(n))] = True
-    drawn = np.asarray(rng.integers(0, n, size=n))
-    donors = np.where(drawn == np.arange(n), (drawn + n // 2) % n, drawn)
-    hide = obs & ~obs[donors]
-    hide[~steps] = False
+    hide = _borrow(obs, np.random.default_rng(int(seed) + 7919), step_fraction,
+                   int(persistence))
     return np.moveaxis(hide, 0, time_axis)
 
 

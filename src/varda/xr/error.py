@@ -19,8 +19,9 @@ GHRSST_FIELD, GHRSST_ERROR = "analysed_sst", "analysis_error"
 
 
 def error_attrs(field_attrs: Mapping[str, Any], name: str, calibration: Any,
-                history: "str | None") -> dict:
-    """CF attributes of the error variable of ``name`` (whose attributes are ``field_attrs``)."""
+                history: "str | None", comment: "str | None" = None) -> dict:
+    """CF attributes of the error variable of ``name`` (whose attributes are ``field_attrs``):
+    ``comment`` says where the error comes from (default: a varda model's ``calibration``)."""
     what = field_attrs.get("long_name") or name
     out: dict = {"long_name": f"estimated error standard deviation of {what}",
                  "coverage_content_type": "qualityInformation"}
@@ -28,26 +29,31 @@ def error_attrs(field_attrs: Mapping[str, Any], name: str, calibration: Any,
         out["units"] = field_attrs["units"]
     if field_attrs.get("standard_name"):
         out["standard_name"] = f"{field_attrs['standard_name']} standard_error"
-    out["comment"] = (
-        "calibrated error of the varda fill: the posterior variance of a local optimal "
-        "interpolation of the same observations, mapped to the fill's error variance by a "
-        f"monotone calibration fitted on {calibration.fitted_on or 'withheld observations'} "
-        f"({calibration.n_points} points); see varda.array.error")
-    out["varda_calibration"] = json.dumps(calibration.to_meta(), sort_keys=True)
+    if calibration is None:
+        out["comment"] = comment or ""
+    else:
+        out["comment"] = comment or (
+            "calibrated error of the varda fill: the posterior variance of a local optimal "
+            "interpolation of the same observations, mapped to the fill's error variance by a "
+            f"monotone calibration fitted on {calibration.fitted_on or 'withheld observations'}"
+            f" ({calibration.n_points} points); see varda.array.error")
+        out["varda_calibration"] = json.dumps(calibration.to_meta(), sort_keys=True)
     if history:
         out["history"] = history
     return out
 
 
 def with_error(filled: xr.DataArray, sigma: xr.DataArray, calibration: Any, *,
-               ghrsst: bool = False) -> xr.Dataset:
-    """The Dataset of a fill and its error (see the module). Inputs are not modified."""
+               ghrsst: bool = False, comment: "str | None" = None) -> xr.Dataset:
+    """The Dataset of a fill and its error (see the module). Inputs are not modified.
+    ``calibration``: the model's (None for a baseline, whose ``comment`` says where its error
+    comes from)."""
     name = str(filled.name) if filled.name is not None else "data"
     field_name, error_name = (GHRSST_FIELD, GHRSST_ERROR) if ghrsst else (name, f"{name}_error")
     field = filled.copy().rename(field_name)
     err = sigma.rename(error_name)
     err.attrs = error_attrs(filled.attrs, field_name, calibration,
-                            filled.attrs.get("history"))
+                            filled.attrs.get("history"), comment)
     if ghrsst:
         field.attrs["long_name"] = "analysed sea surface temperature"
     flag = f"{name}_observed"

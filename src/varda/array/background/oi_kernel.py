@@ -18,7 +18,8 @@ def oi_array(values: np.ndarray, positions: np.ndarray, times: np.ndarray, *,
              length_scale: float, time_scale: float, noise_ratio: float = 0.05,
              n_neighbors: int = 16, cutoff: float = 3.0, targets: "np.ndarray | None" = None,
              background_scale: "float | None" = 30.0, chunk: int = 2048,
-             background: "np.ndarray | None" = None) -> np.ndarray:
+             background: "np.ndarray | None" = None, return_variance: bool = False
+             ) -> "np.ndarray | tuple[np.ndarray, np.ndarray]":
     """Local Gaussian OI on a ``(time, space)`` matrix.
 
     Args:
@@ -41,9 +42,13 @@ def oi_array(values: np.ndarray, positions: np.ndarray, times: np.ndarray, *,
         chunk: targets solved per batch (memory ≈ chunk · n_neighbors² · 8 bytes).
         background: the background itself, ``(n_time, n_space)`` (overrides
             ``background_scale``; zeros for values that are already anomalies).
+        return_variance: also return the posterior (analysis) error variance over the signal
+            variance, ``1 − cᵀ(C + r I)⁻¹c`` at the targets (in [0, 1]), ``noise_ratio`` at
+            observed points that are not targets (their value is the observation) and NaN
+            elsewhere.
 
     Returns:
-        ``values`` with the targets replaced by their estimates.
+        ``values`` with the targets replaced by their estimates (and the variance).
     """
     if length_scale <= 0 or time_scale <= 0 or noise_ratio <= 0:
         raise InputError(f"length_scale, time_scale and noise_ratio must be > 0, got "
@@ -54,8 +59,9 @@ def oi_array(values: np.ndarray, positions: np.ndarray, times: np.ndarray, *,
         background = running_background(values, times, background_scale)
     targets = ~obs if targets is None else targets
     out = values.copy()
+    var = np.where(obs, float(noise_ratio), np.nan)
     if not targets.any():
-        return out
+        return (out, var) if return_variance else out
     scaled = np.concatenate([np.repeat(positions[None] / length_scale, n_t, axis=0),
                              np.broadcast_to(times[:, None, None] / time_scale,
                                              (n_t, n_s, 1))], axis=2)
@@ -75,6 +81,7 @@ def oi_array(values: np.ndarray, positions: np.ndarray, times: np.ndarray, *,
     # an observed target must not use itself: ask for one more and drop exact matches
     extra = 1 if (targets & obs).any() else 0
     est = np.empty(len(tt))
+    post = np.empty(len(tt)) if return_variance else est
     ridge = noise_ratio * np.eye(k)
     for lo in range(0, len(tt), chunk):
         sl = slice(lo, lo + chunk)
@@ -97,8 +104,13 @@ def oi_array(values: np.ndarray, positions: np.ndarray, times: np.ndarray, *,
         c_t = np.exp(-0.5 * np.minimum(dist, 1e3) ** 2)            # 0 for missing ones
         w = np.linalg.solve(cov, c_t[..., None])[..., 0]
         est[sl] = np.einsum("bk,bk->b", w, d_pad[idx])
+        if return_variance:
+            post[sl] = np.clip(1.0 - np.einsum("bk,bk->b", w, c_t), 0.0, 1.0)
     out[tt, ts] = background[tt, ts] + est
-    return out
+    if not return_variance:
+        return out
+    var[tt, ts] = post
+    return out, var
 
 
 __all__ = ["oi_array"]
