@@ -80,3 +80,55 @@ def test_too_few_points_and_broken_calibrations_are_refused():
         fit_calibration(np.ones(10), np.ones(10), oi=SPEC, fitted_on="x")
     with pytest.raises(InputError, match="lacks"):
         Calibration(oi={}, knots_v=(0.0,), knots_variance=(1.0,))
+
+
+LOCAL = {"time_scale": 4.0, "smooth": 1.5, "fallback": 1.0}
+
+
+def test_local_variance_follows_the_signal_and_does_not_depend_on_chunks():
+    from varda.array.error import local_variance
+
+    a = _gappy(shape=(30, 12, 16), frac=0.5, seed=3)
+    a[:, :, 8:] *= 3.0                                         # 9 × the variance on the right
+    s2 = local_variance(a, 0, {**SPEC, **LOCAL})
+    assert s2.shape == a.shape and np.isfinite(s2).all()
+    assert (s2[0] == s2[17]).all()                             # one value per pixel
+    assert s2[0, :, 13:].mean() > 5 * s2[0, :, :3].mean()
+    for chunks in ((30, 5, 7), (30, 12, 3), (7, 4, 16)):
+        lazy = local_variance(da.from_array(a, chunks=chunks), 0, {**SPEC, **LOCAL})
+        np.testing.assert_array_equal(lazy.compute(), s2)
+
+
+def test_a_local_calibration_scales_the_error_with_the_signal_and_round_trips():
+    a = _gappy(shape=(30, 12, 16), frac=0.5, seed=4)
+    a[:, :, 8:] *= 3.0
+    cal = Calibration(oi=SPEC, knots_v=(0.0, 1.0), knots_variance=(0.5, 0.5),
+                      local_variance=LOCAL)
+    sig = error_std(a, 0, cal)
+    assert sig[:, :, 13:].mean() > 2 * sig[:, :, :3].mean()
+    back = Calibration.from_meta(cal.to_meta())
+    assert back == cal
+    np.testing.assert_array_equal(error_std(da.from_array(a, chunks=(30, 6, 5)), 0,
+                                            back).compute(), sig)
+    with pytest.raises(InputError, match="local variance"):
+        Calibration(oi=SPEC, knots_v=(0.0,), knots_variance=(1.0,),
+                    local_variance={"time_scale": 4.0, "smooth": 1.0, "fallback": -1.0})
+
+
+def test_calibration_keeps_the_local_form_where_errors_follow_the_local_signal():
+    from varda.xr.calibrate import _fit_both
+
+    rng = np.random.default_rng(6)
+    shape = (40, 12, 16)
+    amp = np.where(np.arange(16) < 8, 0.5, 2.0)[None, None, :] * np.ones(shape)
+    ref = rng.normal(size=shape) * amp                       # 16 × the variance on the right
+    seen = rng.random(shape) > 0.5
+    view = np.where(seen, ref, np.nan)
+    scored = ~seen
+    filled = ref + 0.5 * rng.normal(size=shape) * amp         # errors follow the signal
+    spec = {**SPEC, "time_scale": 4.0}
+    cal = _fit_both(filled, ref, view, scored, 0, spec, fitted_on="x")
+    assert cal.local_variance is not None
+    assert cal.scores["crps"] < cal.scores["crps_other_form"]
+    homo = ref + 0.5 * rng.normal(size=shape)                 # errors the same everywhere
+    assert _fit_both(homo, ref, view, scored, 0, spec, fitted_on="x").local_variance is None

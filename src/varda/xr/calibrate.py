@@ -4,8 +4,10 @@ Self-supervised by default, like :func:`varda.train`: observations hidden by clo
 from other time steps (:func:`varda.training.holdouts.held_out_marks`, whole clouds on 30 %
 of the time steps) are removed, the model fills the rest, and its errors at the hidden
 observations are compared with the OI posterior variance there
-(:func:`varda.array.error.fit_calibration`). With ``truth=`` (complete fields) the errors are
-measured at every missing point instead. The result is stored in the model card
+(:func:`varda.array.error.fit_calibration`), with and without the local signal variance
+(:func:`varda.array.error.local_variance`); the form with the lower CRPS on those points is
+kept. With ``truth=`` (complete fields) the errors are measured at every missing point
+instead. The result is stored in the model card
 (``model.meta["calibration"]``), saved and loaded with the model.
 """
 from __future__ import annotations
@@ -17,7 +19,8 @@ import numpy as np
 import xarray as xr
 
 from varda.array.background.field import background, choose_time_scale
-from varda.array.error import CALIBRATION_KEY, OI_KEYS, fit_calibration, posterior_variance
+from varda.array.error import (CALIBRATION_KEY, OI_KEYS, Calibration, fit_calibration,
+                               local_variance, posterior_variance)
 from varda.array.fill import fill_array
 from varda.array.model_cache import resolve_model
 from varda.core.model import VarModel
@@ -93,12 +96,8 @@ def calibrate(model: "VarModel | str", obs: xr.DataArray, *,
     filled = fill_array(view.astype(np.float32), out, valid=valid, name=name,
                         axis_names=[mapping[a] for a in out.axes], background_axis=t_ax,
                         **fill_options)
-    v = posterior_variance(view, t_ax, spec)
-    # far from every observation the fill is the running climatology: its error variance
-    clim = background(view, t_ax, {"kind": "running_mean", "time_scale": spec["time_scale"]})
-    cal = fit_calibration((filled - ref)[scored], v[scored], oi=spec,
-                          prior_variance=float(np.mean((clim - ref)[scored] ** 2)),
-                          fitted_on=f"{how} of {name!r} (seed {seed})")
+    cal = _fit_both(filled, ref, view, scored, t_ax, spec,
+                    fitted_on=f"{how} of {name!r} (seed {seed})")
     out.meta[CALIBRATION_KEY] = cal.to_meta()
     card = out.meta.setdefault("model_card", {})
     card["error_calibration"] = {
@@ -109,6 +108,31 @@ def calibrate(model: "VarModel | str", obs: xr.DataArray, *,
     return out
 
 
+
+
+def _fit_both(filled: np.ndarray, ref: np.ndarray, view: np.ndarray, scored: np.ndarray,
+              t_ax: int, spec: dict, *, fitted_on: str) -> Calibration:
+    """The calibration of ``filled`` against ``ref`` at ``scored``, with a constant and with a
+    local signal variance (smoothed over the OI's length scale); the one with the lower CRPS
+    there, its rival's CRPS in its scores."""
+    v = posterior_variance(view, t_ax, spec)
+    # far from every observation the fill is the running climatology: its error variance
+    clim = background(view, t_ax, {"kind": "running_mean", "time_scale": spec["time_scale"]})
+    residual, clim_err = (filled - ref)[scored], (clim - ref)[scored]
+    flat = fit_calibration(residual, v[scored], oi=spec, fitted_on=fitted_on,
+                           prior_variance=float(np.mean(clim_err ** 2)))
+    seen = np.isfinite(view)
+    anom = view - clim
+    local = {"time_scale": spec["time_scale"], "smooth": float(spec["length_scale"]),
+             "fallback": float(np.mean(anom[seen] ** 2)) if seen.any() else 1.0}
+    s2 = local_variance(view, t_ax, {**spec, **local})[scored]
+    scaled = fit_calibration(residual, v[scored], oi=spec, fitted_on=fitted_on,
+                             prior_variance=float(np.mean(clim_err ** 2 / s2)), scale2=s2,
+                             local_variance=local)
+    best, other = ((scaled, flat) if scaled.scores["crps"] < flat.scores["crps"]
+                   else (flat, scaled))
+    best.scores["crps_other_form"] = other.scores["crps"]
+    return best
 
 
 def calibrate_trained(model: VarModel, obs: xr.DataArray, **kwargs: Any) -> VarModel:

@@ -34,7 +34,10 @@ def error_attrs(field_attrs: Mapping[str, Any], name: str, calibration: Any,
     else:
         out["comment"] = comment or (
             "calibrated error of the varda fill: the posterior variance of a local optimal "
-            "interpolation of the same observations, mapped to the fill's error variance by a "
+            "interpolation of the same observations"
+            + (", times the local variance of the observed anomalies,"
+               if calibration.local_variance is not None else "")
+            + " mapped to the fill's error variance by a "
             f"monotone calibration fitted on {calibration.fitted_on or 'withheld observations'}"
             f" ({calibration.n_points} points); see varda.array.error")
         out["varda_calibration"] = json.dumps(calibration.to_meta(), sort_keys=True)
