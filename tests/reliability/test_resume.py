@@ -236,3 +236,32 @@ def test_cli_ctrl_c_then_kill_9_then_rerun_is_bit_for_bit(ws):
     same_store(out, ref)
     assert zarr_status(out)["status"] == "complete"
     ws.check()
+
+
+def test_an_interrupted_fill_with_its_error_field_resumes_bit_for_bit(tmp_path, monkeypatch):
+    """``fill(..., error=True)`` written region by region: the error field resumes like the
+    fill (the same values as an uninterrupted run)."""
+    from varda.datasets.osse import make_sst_osse
+
+    src = tmp_path / "sst.nc"
+    make_sst_osse("small", seed=5).obs.isel(time=slice(0, 40)).to_dataset(
+        name="sst").to_netcdf(src)
+
+    def run():     # the background gathers time: regions are cut along lat
+        ds = xr.open_dataset(src, chunks={"lat": 12})
+        return varda.fill(ds.sst, "sst-osse", error=True)
+
+    opts = {"region_dim": "lat", "region_size": 12}
+    ref = varda.to_zarr(run(), tmp_path / "ref.zarr", **opts)
+    out = tmp_path / "out.zarr"
+    cut = Interrupt(monkeypatch, after=2)
+    with pytest.raises(KeyboardInterrupt):
+        varda.to_zarr(run(), out, **opts)
+    cut.undo()
+    assert zarr_status(out)["regions_done"] == 2
+    with pytest.warns(varda.errors.VardaWarning, match="already written"):
+        varda.to_zarr(run(), out, **opts)
+    same_store(out, ref)
+    with xr.open_zarr(out) as done:
+        assert "sst_error" in done and done["sst"].attrs["ancillary_variables"].startswith(
+            "sst_error")
