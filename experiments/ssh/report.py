@@ -44,7 +44,30 @@ def table(result: dict) -> str:
                 cells.append(_spread(vals, digits, 100.0 if key == "rmse" else 1.0))
             lines.append(f"| {title} | " + " | ".join(cells) + " |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + error_table(result))
+
+
+#: the columns of the OI error-field table
+ERROR_COLUMNS = (("coverage_1sigma", "±1σ coverage (%)", 1, 100.0),
+                 ("coverage_2sigma", "±2σ coverage (%)", 1, 100.0),
+                 ("crps_gain", "CRPS gain over constant σ (%)", 1, 100.0),
+                 ("spread_skill_rank_correlation", "spread–skill ρ", 2, 1.0),
+                 ("mean_sigma", "rms σ (cm)", 2, 100.0), ("rmse", "RMSE (cm)", 2, 100.0))
+
+
+def error_table(result: dict) -> "list[str]":
+    """Markdown lines: the OI's posterior error against the truth, per case (if scored)."""
+    rows = []
+    for case, seeds in result["cases"].items():
+        errs = [s["oi"]["error"] for s in seeds.values() if "error" in s.get("oi", {})]
+        if errs:
+            rows.append(f"| {case} | " + " | ".join(
+                _spread([e[k] for e in errs], d, sc) for k, _, d, sc in ERROR_COLUMNS) + " |")
+    if not rows:
+        return []
+    return ["**The OI's posterior error (`ssh_error`) against the truth, every grid point**",
+            "", "| case | " + " | ".join(c[1] for c in ERROR_COLUMNS) + " |",
+            "|---|" + "---|" * len(ERROR_COLUMNS), *rows, ""]
 
 
 def write(result: dict, out_dir: Path) -> None:

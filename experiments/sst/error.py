@@ -209,7 +209,7 @@ def main(argv=None) -> int:
     stem = "error" + (f"_{args.only}" if args.only else "")
     (out_dir / f"{stem}.json").write_text(json.dumps(results, indent=1))
     (out_dir / f"{stem}.md").write_text(markdown(results))
-    if not args.quick:
+    if not args.quick and not args.only:   # a part run: --report draws the combined figure
         figure(cases, S.FIGURES_DIR / f"sst_{stem}_reliability.png")
     if args.ship and model is not None:
         ship(model)
