@@ -61,3 +61,19 @@ def test_l96_demo_table_shows_the_shipped_models_beating_interpolation(capsys):
     assert set(rows) == {"l96-rk4-lstm", "l96-unet-joint", "linear interpolation in time"}
     lin = rows["linear interpolation in time"]
     assert rows["l96-unet-joint"] < rows["l96-rk4-lstm"] < lin, rows
+
+
+def test_ssh_demo_maps_the_tracks_with_the_oi_and_qg_fourdvar(tmp_path, capsys):
+    out = tmp_path / "ssh"
+    assert main(["demo", "ssh", "--days", "6", "--iterations", "3", "--grid", "16",
+                 "--threads", "1", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines()
+            if line.startswith("| ") and "---" not in line}
+    assert {"DUACS-style OI", "QG 4D-Var (L-BFGS)"} <= set(rows)
+    assert float(rows["DUACS-style OI"].split("|")[3]) == 1.0      # the ratio column
+    with xr.open_dataset(out / "ssh_demo.nc") as ds:
+        assert {"ssh_truth", "ssh_oi", "ssh_oi_error", "ssh_qg4dvar"} <= set(ds.data_vars)
+        assert np.isfinite(ds.ssh_qg4dvar.values).all()
+        assert "history" in ds.attrs
+    assert (out / "ssh_demo.png").stat().st_size > 0

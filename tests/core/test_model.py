@@ -112,5 +112,5 @@ def test_shipped_cards_keep_their_fill_limits() -> None:
     from varda.core.checkpoint import load
 
     model = load("sst-osse")
-    assert model.n_iter_max == model.meta["n_iter_max"] == 3
+    assert model.n_iter_max == model.meta["n_iter_max"] >= max(model.n_iter, 1)
     assert model.fill_defaults is not None and model.fill_defaults.keep_observed is True

@@ -156,6 +156,30 @@ def _converge(a: np.ndarray, free: np.ndarray, k: int, tol: float, max_iter: int
     return max_iter
 
 
+def _smoother(n_t: int, times: "np.ndarray | None",
+              time_filter: "float | None") -> "np.ndarray | None":
+    """The temporal-covariance filter of ``dineof_array`` (None without ``time_filter``)."""
+    if time_filter is None:
+        return None
+    if time_filter <= 0:
+        raise InputError(f"time_filter must be > 0, got {time_filter}")
+    t = np.arange(n_t, dtype=float) if times is None else np.asarray(times, float)
+    if t.shape != (n_t,):
+        raise InputError(f"times must have shape ({n_t},), got {t.shape}")
+    return time_smoother(t, time_filter)
+
+
+def _start(values: np.ndarray, train: np.ndarray, center: str) -> np.ndarray:
+    """The first fill: observed values at ``train``, the pixel (or global) mean elsewhere."""
+    if center == "global":
+        return np.where(train, values, float(values[train].mean()))
+    count = train.sum(axis=0)
+    mean = np.where(train, values, 0.0).sum(axis=0) / np.maximum(count, 1)
+    overall = float(values[train].mean())
+    mean = np.where(count > 0, mean, overall)
+    return np.where(train, values, mean[None, :])
+
+
 def dineof_array(values: np.ndarray, *, n_modes: "int | None" = None,
                  max_modes: "int | None" = None, cv_fraction: float = 0.03,
                  tol: float = 1e-3, max_iter: int = 300, patience: int = 3,
@@ -217,26 +241,12 @@ def dineof_array(values: np.ndarray, *, n_modes: "int | None" = None,
                          "(at least two per point on average)")
     scale = float(np.std(values[obs])) or 1.0
     rng = np.random.default_rng(seed)
-    smoother = None
-    if time_filter is not None:
-        if time_filter <= 0:
-            raise InputError(f"time_filter must be > 0, got {time_filter}")
-        t = np.arange(n_t, dtype=float) if times is None else np.asarray(times, float)
-        if t.shape != (n_t,):
-            raise InputError(f"times must have shape ({n_t},), got {t.shape}")
-        smoother = time_smoother(t, time_filter)
-
+    smoother = _smoother(n_t, times, time_filter)
     if center not in ("pixel", "global"):
         raise InputError(f"center must be 'pixel' or 'global', got {center!r}")
 
     def start(train: np.ndarray) -> np.ndarray:
-        if center == "global":
-            return np.where(train, values, float(values[train].mean()))
-        count = train.sum(axis=0)
-        mean = np.where(train, values, 0.0).sum(axis=0) / np.maximum(count, 1)
-        overall = float(values[train].mean())
-        mean = np.where(count > 0, mean, overall)
-        return np.where(train, values, mean[None, :])
+        return _start(values, train, center)
 
     if n_modes is not None:
         if error:

@@ -129,7 +129,7 @@ def optimal_interpolation(da: xr.DataArray, *, time_dim: "str | None" = None,
     result = oi_array(f.values, pos, t, length_scale=ls, time_scale=time_scale,
                       noise_ratio=noise_ratio, n_neighbors=n_neighbors, cutoff=cutoff,
                       background=bg, return_variance=error)
-    filled, var = result if error else (result, None)
+    filled, var = result if isinstance(result, tuple) else (result, None)
     out = f.to_dataarray(filled, "optimal_interpolation", length_scale=ls,
                          length_scale_units=unit, time_scale=float(time_scale),
                          noise_ratio=float(noise_ratio), n_neighbors=int(n_neighbors),
@@ -154,7 +154,7 @@ SHRINK_COUNT = 10
 def signal_variance(anomalies: np.ndarray, noise_ratio: float) -> np.ndarray:
     """Each column's signal variance from its observed anomalies ``(time, space)`` (NaN =
     missing): the mean squared anomaly over ``1 + noise_ratio`` (observations carry the
-    noise too), shrunk towards the whole field's with the weight of :data:`SHRINK_COUNT`
+    noise too), shrunk towards the whole field's with the weight of ``SHRINK_COUNT`` (10)
     observations (a pixel seen a few times has a noisy variance of its own)."""
     seen = np.isfinite(anomalies)
     sq = np.where(seen, anomalies, 0.0) ** 2

@@ -135,7 +135,7 @@ def run_sst_demo(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     log = (lambda s: None) if args.quiet else print
-    out = Path(args.out)
+    out = Path(args.out or "varda-demo-sst")
     out.mkdir(parents=True, exist_ok=True)
     print(f"varda demo sst: a {args.size} SST OSSE (seed {args.seed}) with fronts, 70 % of the "
           "ocean under moving clouds; gaps filled by a learned variational model and four "
@@ -191,8 +191,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``varda demo sst`` (``--seed`` and ``--threads`` are shared)."""
     p.add_argument("--size", default="small", choices=("tiny", "small", "year"),
                    help="OSSE size (sst demo; default small: 120 days × 48 × 64)")
-    p.add_argument("--out", default="varda-demo-sst", metavar="DIR",
-                   help="where the sst demo writes its files (default ./varda-demo-sst)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="where the demo writes its files (default ./varda-demo-sst or "
+                        "./varda-demo-ssh)")
     p.add_argument("--train", action="store_true",
                    help="sst demo: train a model here (fixed epochs) instead of the shipped one")
     p.add_argument("--epochs", type=int, default=6,

@@ -15,10 +15,12 @@ class Component(nn.Module):
 
     #: the options the part was built with (``{"type": name, **config}`` rebuilds it)
     config: dict
-    #: the cost of one training step with this part, relative to the reference model of the
-    #: training budget's cost model (:mod:`varda.training.budget`: a linear EOF prior and a
-    #: ConvLSTM solver); measured, see the parts that set it
-    training_cost: float = 1.0
+    @property
+    def training_cost(self) -> float:
+        """The cost of one training step with this part, relative to the reference model of
+        the training budget's cost model (:mod:`varda.training.budget`: a linear EOF prior and
+        a ConvLSTM solver); measured, see the parts that override it."""
+        return 1.0
 
     def fixed_axes(self, ndim: int) -> tuple[bool, ...]:
         """Per spatial axis, True where a field cannot be tiled or padded along it, so its
