@@ -56,13 +56,16 @@ ERROR_COLUMNS = (("coverage_1sigma", "±1σ coverage (%)", 1, 100.0),
 
 
 def error_table(result: dict) -> "list[str]":
-    """Markdown lines: the OI's posterior error against the truth, per case (if scored)."""
+    """Markdown lines: the OI's posterior error against the truth, per case (if scored),
+    formal and calibrated on withheld tracks (where measured)."""
     rows = []
     for case, seeds in result["cases"].items():
         errs = [s["oi"]["error"] for s in seeds.values() if "error" in s.get("oi", {})]
-        if errs:
-            rows.append(f"| {case} | " + " | ".join(
-                _spread([e[k] for e in errs], d, sc) for k, _, d, sc in ERROR_COLUMNS) + " |")
+        for prefix, label in (("", "formal"), ("calibrated_", "calibrated")):
+            if errs and all(f"{prefix}coverage_1sigma" in e for e in errs):
+                rows.append(f"| {case}, {label} | " + " | ".join(
+                    _spread([e[prefix + k] for e in errs], d, sc)
+                    for k, _, d, sc in ERROR_COLUMNS) + " |")
     if not rows:
         return []
     return ["**The OI's posterior error (`ssh_error`) against the truth, every grid point**",

@@ -61,12 +61,19 @@ ERROR_KEYS = ("rmse", "mean_sigma", "coverage_1sigma", "coverage_2sigma", "crps_
 
 
 def error_calibration(oi: xr.Dataset, truth: xr.DataArray) -> dict:
-    """How well the OI's posterior error (``ssh_error``) says how far its map is from the
-    truth, on every grid point (coverage, CRPS gain over a constant σ, spread–skill)."""
+    """How well the OI's posterior error (``ssh_error``, and ``ssh_error_calibrated`` with the
+    ``calibrated_`` prefix) says how far its map is from the truth, on every grid point
+    (coverage, CRPS gain over a constant σ, spread–skill)."""
     from varda.metrics import error_scores
 
-    found = error_scores(oi.ssh, oi.ssh_error, truth)
-    return {k: found[k] for k in ERROR_KEYS}
+    out = {}
+    for name in ("ssh_error", "ssh_error_calibrated"):
+        if name in oi:
+            found = error_scores(oi.ssh, oi[name], truth)
+            out.update({(k if name == "ssh_error" else f"calibrated_{k}"): found[k]
+                        for k in ERROR_KEYS})
+    out["error_scale"] = oi.attrs.get("error_scale")
+    return out
 
 
 def fourdvar(obs: xr.DataArray, oi: xr.Dataset, cfg: dict, factor: float, *, n_iter: int,

@@ -85,6 +85,12 @@ def test_parameters_chosen_when_not_given_and_time_offset(case):
                   error_ratios=[0.0, 0.1], n_neighbors=32)
     assert oi.attrs["parameters_chosen_on"] == "withheld tracks"
     assert oi.attrs["space_scale_km"] in (30, 60) and oi.attrs["time_scale_days"] in (3, 8)
+    # the formal error, rescaled by its misfit on the withheld tracks
+    scale = oi.attrs["error_scale"]
+    assert 0.2 < scale < 5.0
+    np.testing.assert_allclose(oi.ssh_error_calibrated.values, oi.ssh_error.values * scale,
+                               rtol=1e-5)
+    assert "ssh_error_calibrated" not in duacs_oi(tr, short, n_neighbors=32, **SCALES)
     half = np.timedelta64(12, "h")
     kw = dict(n_neighbors=32, noise_std=0.01, **SCALES)
     a = duacs_oi(tr, short, time_offset_days=0.5, **kw)

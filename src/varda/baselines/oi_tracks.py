@@ -53,15 +53,21 @@ def _validation(tr: Tracks, grid: Grid, noise_var: float, *, max_points: int, se
                      max(float(train.value.var()) - noise_var, 0.05 * noise_var)))
 
     def rmse(L: float, T: float, ratio: float) -> float:
-        sq, n = 0.0, 0
+        sq, n, err2 = 0.0, 0, 0.0
         for sup, count, pos, t, value, mean, svar in sets:
-            est, _ = predict(sup, count, pos, t, mean=mean, noise_var=noise_var,
-                             extra_var=ratio * svar, signal_var=svar, space_scale_km=L,
-                             time_scale_days=T, n_neighbors=n_neighbors, group_size=CV_RUN)
+            est, err = predict(sup, count, pos, t, mean=mean, noise_var=noise_var,
+                               extra_var=ratio * svar, signal_var=svar, space_scale_km=L,
+                               time_scale_days=T, n_neighbors=n_neighbors, group_size=CV_RUN)
             sq += float(np.sum((est - value) ** 2))
+            err2 += float(np.sum(err ** 2))
             n += value.size
+        # the measurements carry their noise: (map − measurement)² = error² + noise variance
+        spread[(L, T, ratio)] = float(np.sqrt(max(sq / n - noise_var, 0.0)
+                                              / max(err2 / n, 1e-30)))
         return float(np.sqrt(sq / n))
 
+    spread: dict[tuple[float, float, float], float] = {}
+    rmse.error_scale = spread     # type: ignore[attr-defined]
     return rmse
 
 
@@ -92,7 +98,9 @@ def duacs_cross_validate(tracks: xr.Dataset, like: xr.DataArray, *,
 
     Returns:
         ``(best, table)``: ``best`` = {"space_scale_km", "time_scale_days",
-        "representativity_std", "noise_std"}; ``table``: RMSE on the withheld tracks over
+        "representativity_std", "noise_std", "error_scale"} (``error_scale``: the factor that
+        makes the OI's posterior error std match its errors on the withheld tracks, the
+        measurement noise taken out); ``table``: RMSE on the withheld tracks over
         ``(space_scale_km, time_scale_days, error_ratio)``, NaN where not evaluated.
     """
     grid = read_grid(like)
@@ -120,7 +128,9 @@ def duacs_cross_validate(tracks: xr.Dataset, like: xr.DataArray, *,
     svar = max(float(tr.value.var()) - noise_var, 0.05 * noise_var)
     best = {"space_scale_km": float(Ls[i]), "time_scale_days": float(Ts[j]),
             "representativity_std": float(np.sqrt(Rs[m] * svar)),
-            "noise_std": float(np.sqrt(noise_var))}
+            "noise_std": float(np.sqrt(noise_var)),
+            "error_scale": rmse.error_scale[(float(Ls[i]), float(Ts[j]),  # type: ignore
+                                             float(Rs[m]))]}
     da = xr.DataArray(table, dims=("space_scale_km", "time_scale_days", "error_ratio"),
                       name="cv_rmse", attrs={"long_name": "RMSE on withheld tracks",
                                              "units": "m"},
@@ -164,7 +174,10 @@ def duacs_oi(tracks: xr.Dataset, like: xr.DataArray, *, space_scale_km: "float |
 
     Returns:
         Dataset on ``like``'s grid with ``ssh`` (metres) and ``ssh_error`` (posterior error
-        std); attributes record the parameters used and how they were chosen.
+        std, the OI's formal mapping error); when the parameters are chosen on withheld
+        tracks, also ``ssh_error_calibrated``: ``ssh_error`` times the factor
+        (``attrs["error_scale"]``) that makes it match the OI's errors on those tracks.
+        Attributes record the parameters used and how they were chosen.
 
     Example:
         >>> oi = duacs_oi(tracks, like=truth)                     # doctest: +SKIP
@@ -175,6 +188,7 @@ def duacs_oi(tracks: xr.Dataset, like: xr.DataArray, *, space_scale_km: "float |
     noise_var = noise_var_of(tr, noise_std)
     signal_var = max(float(tr.value.var()) - noise_var, 0.05 * noise_var)
     chosen = "given"
+    error_scale = None
     if space_scale_km is None or time_scale_days is None or representativity_std is None:
         ratios = (error_ratios if representativity_std is None
                   else [float(representativity_std) ** 2 / signal_var])
@@ -187,6 +201,7 @@ def duacs_oi(tracks: xr.Dataset, like: xr.DataArray, *, space_scale_km: "float |
         space_scale_km, time_scale_days = best["space_scale_km"], best["time_scale_days"]
         representativity_std = best["representativity_std"]
         chosen = "withheld tracks"
+        error_scale = best["error_scale"]
     if not (np.isfinite(representativity_std) and representativity_std >= 0):
         raise InputError(f"representativity_std must be >= 0 (metres), got "
                          f"{representativity_std!r}")
@@ -202,12 +217,17 @@ def duacs_oi(tracks: xr.Dataset, like: xr.DataArray, *, space_scale_km: "float |
              "representativity_std": float(representativity_std),
              "signal_std": float(np.sqrt(signal_var)), "parameters_chosen_on": chosen,
              "n_neighbors": int(n_neighbors), "time_offset_days": float(time_offset_days)}
-    return xr.Dataset(
-        {"ssh": (grid.dims, ssh, {"units": "m", "long_name": "OI sea level anomaly",
-                                  "standard_name": "sea_surface_height_above_sea_level"}),
-         "ssh_error": (grid.dims, err,
-                       {"units": "m", "long_name": "OI analysis error standard deviation"})},
-        coords={d: grid.like[d] for d in grid.dims}, attrs=attrs)
+    out = {"ssh": (grid.dims, ssh, {"units": "m", "long_name": "OI sea level anomaly",
+                                    "standard_name": "sea_surface_height_above_sea_level"}),
+           "ssh_error": (grid.dims, err,
+                         {"units": "m", "long_name": "OI analysis error standard deviation"})}
+    if error_scale is not None:
+        attrs["error_scale"] = float(error_scale)
+        out["ssh_error_calibrated"] = (grid.dims, (err * error_scale).astype(err.dtype), {
+            "units": "m", "long_name": "OI analysis error standard deviation, calibrated",
+            "comment": f"ssh_error × {error_scale:.3g}, the factor that makes it match the "
+                       "OI's errors on withheld tracks (measurement noise taken out)"})
+    return xr.Dataset(out, coords={d: grid.like[d] for d in grid.dims}, attrs=attrs)
 
 
 __all__ = ["duacs_oi", "duacs_cross_validate"]
