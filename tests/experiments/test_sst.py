@@ -38,3 +38,18 @@ def test_summary_and_table_report_spread_and_ratios():
     text = markdown(res)
     assert "| varda.train + fill (defaults) | 0.310 | [0.300, 0.320]" in text
     assert text.index("varda.train") < text.index("DINEOF |")        # sorted by RMSE
+
+
+def test_baselines_error_fields_are_scored_on_the_same_points():
+    from experiments.sst.error_baselines import SCORE_KEYS, markdown, score_baselines
+    from varda.datasets.osse import make_sst_osse
+
+    o = make_sst_osse("tiny", seed=3)
+    scored = (~o.mask) & (~o.land) & o.mask.any("time")
+    rows = score_baselines(o.obs, o.truth, scored, seed=3)
+    assert set(rows) == {"dineof", "oi"}
+    for r in rows.values():
+        assert 0.0 < r["coverage_1sigma"] < r["coverage_2sigma"] <= 1.0 and r["rmse"] > 0
+        assert set(SCORE_KEYS) <= set(r)
+    table = markdown({"command": "x", "seeds": [3], "cases": {"osse": {"3": rows}}})
+    assert "| osse | dineof |" in table and "| osse | oi |" in table
