@@ -27,6 +27,19 @@ def test_mapping_improves_on_its_first_guess(case, control):
     assert x.shape == truth.shape and np.isfinite(x.values).all()
     assert rmse(x) < 0.9 * rmse(fg)
     assert x.attrs["cost_evaluations_per_window"] >= 15
+    # the observation-only diagnostics are recorded
+    assert x.attrs["obs_misfit_rms_m"] > 0 and x.attrs["first_guess_obs_misfit_rms_m"] > 0
+    assert x.attrs["desroziers_obs_error_std_m"] >= 0
+
+
+def test_observation_fit_measures_both_misfits_and_desroziers_estimate():
+    from varda.baselines.qg4dvar import observation_fit
+
+    rng = np.random.default_rng(0)
+    y = np.where(rng.random((4, 5, 5)) < 0.3, rng.normal(size=(4, 5, 5)), np.nan)
+    fit = observation_fit(y, np.zeros_like(y) + 5.0, np.nan_to_num(y))
+    assert fit["obs_misfit_rms_m"] > fit["first_guess_obs_misfit_rms_m"] == 0.0
+    assert fit["desroziers_obs_error_std_m"] == 0.0
 
 
 def test_geometry_from_coordinates(case):

@@ -15,6 +15,7 @@ their values at the grid's mean latitude; the grid step from the ``lat``/``lon``
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import torch
 import xarray as xr
@@ -163,7 +164,10 @@ def qg_fourdvar(obs: xr.DataArray, first_guess: xr.DataArray, *, rossby_radius: 
         check: raise if the RK4 step is unstable for the first guess's flow.
 
     Returns:
-        the map (``attrs``: ``cost_evaluations_per_window``, the physics and statistics used).
+        the map (``attrs``: ``cost_evaluations_per_window``, the physics and statistics used,
+        and :func:`observation_fit`: the map's and the first guess's RMS misfit to the
+        observations and Desroziers' observation-error estimate, observation-only checks of
+        how the solve went).
     """
     _check_inputs(obs, first_guess, control)
     y_all = np.asarray(obs.values, np.float32)
@@ -217,9 +221,23 @@ def qg_fourdvar(obs: xr.DataArray, first_guess: xr.DataArray, *, rossby_radius: 
         for i, s in enumerate(chunk):
             out[s:s + window] += w[:, None, None] * x[i, 0].numpy() * scale
             wsum[s:s + window] += w
+    mapped = out / wsum[:, None, None]
     attrs.update({"units": "m", "long_name": "SSH mapped by QG weak-constraint 4D-Var",
                   "cost_evaluations_per_window": calls / math.ceil(len(starts) / batch),
                   "rossby_radius": float(rossby_radius), "window_days": window,
-                  "n_substeps": n_substeps, "lbfgs_iterations": n_iter})
-    return xr.DataArray(out / wsum[:, None, None], dims=obs.dims, coords=obs.coords, name="ssh",
-                        attrs=attrs)
+                  "n_substeps": n_substeps, "lbfgs_iterations": n_iter,
+                  **observation_fit(y_all, mapped, fg)})
+    return xr.DataArray(mapped, dims=obs.dims, coords=obs.coords, name="ssh", attrs=attrs)
+
+
+def observation_fit(obs: np.ndarray, mapped: np.ndarray, first_guess: np.ndarray) -> dict:
+    """RMS distance (m) of the map and of the first guess to the observed points, and
+    Desroziers et al. (2005)'s observation-error estimate ``sqrt(mean((y − x_a)(y − x_b)))``
+    (near the true observation-error std when the statistics are right). Observation-only
+    checks: a map much further from its observations than the observation error, or than its
+    first guess, is held far from them by its prior."""
+    seen = np.isfinite(obs)
+    d_a, d_b = (obs - mapped)[seen], (obs - first_guess)[seen]
+    return {"obs_misfit_rms_m": float(np.sqrt(np.mean(d_a ** 2))),
+            "first_guess_obs_misfit_rms_m": float(np.sqrt(np.mean(d_b ** 2))),
+            "desroziers_obs_error_std_m": float(np.sqrt(max(float(np.mean(d_a * d_b)), 0.0)))}
