@@ -180,8 +180,9 @@ def _local_variance_kernel(values: np.ndarray, *, axis: int, spec: dict) -> np.n
     total = np.where(seen, anom * anom, 0.0).sum(axis=0).reshape(moved.shape[1:])
     count = seen.sum(axis=0).astype(np.float64).reshape(moved.shape[1:])
     sigma = float(spec["smooth"])
-    if sigma > 0:   # radius within the halo the chunks overlap by: any chunking, same values
-        radius = max(1, halo({"kind": "oi", "length_scale": spec["length_scale"]}))
+    # the radius is the halo the chunks overlap by: any chunking gives the same values
+    radius = halo({"kind": "oi", "length_scale": spec["length_scale"]})
+    if sigma > 0 and radius > 0:
         total = gaussian_filter(total, sigma, mode="constant", radius=radius)
         count = gaussian_filter(count, sigma, mode="constant", radius=radius)
     s2 = np.where(count > 1e-6, total / np.maximum(count, 1e-12), float(spec["fallback"]))

@@ -40,8 +40,11 @@ ERROR_RATIOS = (0.0, 0.03, 0.1, 0.3)
 
 
 def _validation(tr: Tracks, grid: Grid, noise_var: float, *, max_points: int, seed: int,
-                n_neighbors: int) -> Callable[[float, float, float], float]:
-    """A function (L, T, error ratio) → RMSE on the withheld tracks, over every fold."""
+                n_neighbors: int
+                ) -> tuple[Callable[[float, float, float], float], dict[tuple, float]]:
+    """A function (L, T, error ratio) → RMSE on the withheld tracks, over every fold, and the
+    dict it fills with each evaluated setting's error scale (what the OI's posterior error
+    std must be multiplied by to match its misfit there, the measurement noise taken out)."""
     sets = []
     for train_mask, test in folds(tr, max_points, seed):
         train = tr.subset(train_mask)
@@ -66,9 +69,8 @@ def _validation(tr: Tracks, grid: Grid, noise_var: float, *, max_points: int, se
                                               / max(err2 / n, 1e-30)))
         return float(np.sqrt(sq / n))
 
-    spread: dict[tuple[float, float, float], float] = {}
-    rmse.error_scale = spread     # type: ignore[attr-defined]
-    return rmse
+    spread: dict[tuple, float] = {}
+    return rmse, spread
 
 
 def duacs_cross_validate(tracks: xr.Dataset, like: xr.DataArray, *,
@@ -110,7 +112,7 @@ def duacs_cross_validate(tracks: xr.Dataset, like: xr.DataArray, *,
     Ts, Rs = list(time_scales_days), list(error_ratios)
     if not (Ls and Ts and Rs) or min(Rs) < 0:
         raise InputError("give at least one candidate per parameter (error ratios >= 0)")
-    rmse = _validation(tr, grid, noise_var, max_points=max_points, seed=seed,
+    rmse, error_scales = _validation(tr, grid, noise_var, max_points=max_points, seed=seed,
                        n_neighbors=n_neighbors)
     table = np.full((len(Ls), len(Ts), len(Rs)), np.nan)
 
@@ -129,8 +131,7 @@ def duacs_cross_validate(tracks: xr.Dataset, like: xr.DataArray, *,
     best = {"space_scale_km": float(Ls[i]), "time_scale_days": float(Ts[j]),
             "representativity_std": float(np.sqrt(Rs[m] * svar)),
             "noise_std": float(np.sqrt(noise_var)),
-            "error_scale": rmse.error_scale[(float(Ls[i]), float(Ts[j]),  # type: ignore
-                                             float(Rs[m]))]}
+            "error_scale": error_scales[(float(Ls[i]), float(Ts[j]), float(Rs[m]))]}
     da = xr.DataArray(table, dims=("space_scale_km", "time_scale_days", "error_ratio"),
                       name="cv_rmse", attrs={"long_name": "RMSE on withheld tracks",
                                              "units": "m"},
