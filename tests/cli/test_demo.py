@@ -77,3 +77,8 @@ def test_ssh_demo_maps_the_tracks_with_the_oi_and_qg_fourdvar(tmp_path, capsys):
         assert np.isfinite(ds.ssh_qg4dvar.values).all()
         assert "history" in ds.attrs
     assert (out / "ssh_demo.png").stat().st_size > 0
+
+
+def test_ssh_demo_refuses_options_it_cannot_run(capsys):
+    assert main(["demo", "ssh", "--days", "2"]) == 2
+    assert "--days must be at least 4, got 2" in capsys.readouterr().err

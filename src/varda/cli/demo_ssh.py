@@ -59,6 +59,12 @@ def run_ssh_demo(args: argparse.Namespace) -> int:
     from varda.datasets.qg import make_qg_ssh
     from varda.metrics import along_track_scores, nrmse_score
 
+    from varda.errors import InputError
+
+    for option, value, least in (("--days", args.days, 4), ("--nadirs", args.nadirs, 1),
+                                 ("--iterations", args.iterations, 1)):
+        if value < least:
+            raise InputError(f"{option} must be at least {least}, got {value}")
     torch.set_num_threads(args.threads)
     print(f"varda demo ssh: {args.days} days of 64 × 64 QG sea-surface height (seed {args.seed}),"
           f" {args.nadirs} nadir altimeters, one withheld satellite\n")
